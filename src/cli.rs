@@ -1,0 +1,98 @@
+//! Command-line arguments. Parsing only: every command calls into the library.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Review hours of surveillance footage: vigil scores every short clip for "something
+/// abnormal happens here" and points you at the peaks.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Score video files and print the flagged spans (or JSON).
+    Score(ScoreArgs),
+    /// Show which ONNX Runtime, execution providers and model pack vigil would use.
+    Doctor(DoctorArgs),
+}
+
+/// Hardware choice on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DeviceArg {
+    /// CUDA when available, else CPU (reported).
+    Auto,
+    /// CPU only.
+    Cpu,
+    /// CUDA or fail.
+    Cuda,
+}
+
+/// `vigil score`.
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    /// Video files to score.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Model pack folder (default: the i3d-k400 pack built by `make models`).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Where to run the network.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// Print one JSON document per file (one per line) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON documents (one per line) to this file, atomically.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Score at or above which a clip is flagged.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_unit)]
+    pub threshold: f32,
+    /// Merge flagged runs separated by at most this many seconds.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub merge_gap: f64,
+    /// Drop flagged spans shorter than this many seconds.
+    #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
+    pub min_span: f64,
+    /// Spans listed in the summary.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Clips per inference call (and per cache file).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub batch: u32,
+    /// Inference threads, each with its own ONNX Runtime session.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub workers: u32,
+    /// ONNX Runtime CPU threads per session (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+    /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the feature cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// `vigil doctor`.
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// Model pack folder to check.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+}
+
+fn parse_unit(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside 0..1"))
+    }
+}

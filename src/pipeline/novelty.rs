@@ -1,0 +1,252 @@
+//! The training-free novelty scorer: a clip is anomalous in proportion to how unlike the rest of
+//! the same footage it is.
+//!
+//! The rule, step by step:
+//! 1. Each clip feature is L2-normalised.
+//! 2. Its novelty distance `d` is 1 − the mean cosine similarity of its `k` most similar clips
+//!    among those more than `exclusion_s` away in time (so a clip is not "explained" by its own
+//!    neighbours in the same event). The window shrinks to a quarter of the footage for short
+//!    videos so that every clip keeps candidates. Videos longer than `max_reference` clips are
+//!    compared against `max_reference` evenly spaced clips, which keeps the cost linear in length.
+//! 3. Distances are calibrated within the footage with a robust z-score,
+//!    `z = (d − median(d)) / max(1.4826·MAD(d), mad_floor)`, so that a busy street whose clips
+//!    all differ a little does not score like one odd event in a quiet room.
+//! 4. `score = 1 / (1 + exp(−(z − z_mid) / z_width))`: 0.5 at `z_mid` robust deviations.
+//!
+//! Limits, stated plainly: an event that fills much of the footage is "normal" for it; an event
+//! that repeats at several times explains itself; the score says "unusual here", not "crime".
+
+use crate::model::NoveltyParams;
+use ndarray::{Array2, Axis, s};
+
+/// Fewer clips than this and the scorer has nothing to compare against.
+const MIN_CLIPS: usize = 4;
+/// Rows of the similarity matrix computed at once (bounds memory on long footage).
+const BLOCK_ROWS: usize = 512;
+
+/// Scores plus what the calibration found, for reports and debugging.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoveltyOutcome {
+    /// Anomaly score per clip, 0..1.
+    pub scores: Vec<f32>,
+    /// Raw novelty distance per clip.
+    pub distances: Vec<f32>,
+    /// Median distance.
+    pub median: f64,
+    /// Robust spread used for the z-score.
+    pub spread: f64,
+    /// Set when the footage is too short to score.
+    pub note: Option<String>,
+}
+
+/// Scores `n` clips whose features are the rows of `features` (`n` × `dim`, row-major), each
+/// clip lasting `clip_s` seconds.
+pub fn novelty_scores(
+    features: &[f32],
+    dim: usize,
+    clip_s: f64,
+    p: &NoveltyParams,
+) -> NoveltyOutcome {
+    let n = if dim == 0 { 0 } else { features.len() / dim };
+    if n < MIN_CLIPS {
+        return NoveltyOutcome {
+            scores: vec![0.0; n],
+            distances: vec![0.0; n],
+            median: 0.0,
+            spread: p.mad_floor,
+            note: Some(format!(
+                "footage too short for the novelty scorer ({n} clips; it needs at least {MIN_CLIPS}): scores are 0"
+            )),
+        };
+    }
+    let mut x = Array2::from_shape_vec((n, dim), features[..n * dim].to_vec())
+        .unwrap_or_else(|_| Array2::zeros((n, dim)));
+    for mut row in x.axis_iter_mut(Axis(0)) {
+        let norm = row.dot(&row).sqrt();
+        if norm > 0.0 {
+            row /= norm;
+        }
+    }
+
+    let window = ((p.exclusion_s / clip_s).ceil() as usize).min(n / 4).max(1);
+    let refs: Vec<usize> = if n <= p.max_reference {
+        (0..n).collect()
+    } else {
+        let r = p.max_reference.max(2);
+        let mut v: Vec<usize> = (0..r)
+            .map(|i| ((i as f64) * (n - 1) as f64 / (r - 1) as f64).round() as usize)
+            .collect();
+        v.dedup();
+        v
+    };
+    let reference = x.select(Axis(0), &refs);
+
+    let mut distances = vec![0f32; n];
+    let mut best: Vec<f32> = Vec::with_capacity(p.k);
+    for start in (0..n).step_by(BLOCK_ROWS) {
+        let end = (start + BLOCK_ROWS).min(n);
+        let sims = x.slice(s![start..end, ..]).dot(&reference.t());
+        for (r, row) in sims.axis_iter(Axis(0)).enumerate() {
+            let i = start + r;
+            best.clear();
+            for (&j, &sim) in refs.iter().zip(row.iter()) {
+                if i.abs_diff(j) <= window {
+                    continue;
+                }
+                insert_top(&mut best, sim, p.k);
+            }
+            distances[i] = if best.is_empty() {
+                0.0
+            } else {
+                1.0 - best.iter().sum::<f32>() / best.len() as f32
+            };
+        }
+    }
+
+    let median = median_of(distances.iter().map(|&d| f64::from(d)).collect());
+    let mad = median_of(
+        distances
+            .iter()
+            .map(|&d| (f64::from(d) - median).abs())
+            .collect(),
+    );
+    let spread = (1.4826 * mad).max(p.mad_floor);
+    let scores = distances
+        .iter()
+        .map(|&d| {
+            let z = (f64::from(d) - median) / spread;
+            (1.0 / (1.0 + (-(z - p.z_mid) / p.z_width).exp())) as f32
+        })
+        .collect();
+    NoveltyOutcome {
+        scores,
+        distances,
+        median,
+        spread,
+        note: None,
+    }
+}
+
+/// Keeps the `k` largest values in `best`, sorted descending.
+fn insert_top(best: &mut Vec<f32>, v: f32, k: usize) {
+    if best.len() == k && best.last().is_some_and(|&m| v <= m) {
+        return;
+    }
+    let pos = best.partition_point(|&b| b >= v);
+    best.insert(pos, v);
+    best.truncate(k);
+}
+
+fn median_of(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> NoveltyParams {
+        NoveltyParams {
+            k: 3,
+            exclusion_s: 1.0,
+            max_reference: 4096,
+            z_mid: 3.5,
+            z_width: 0.75,
+            mad_floor: 0.02,
+        }
+    }
+
+    /// Footage of one repeated scene with small variations and one odd event.
+    fn scene(n: usize, odd: std::ops::Range<usize>) -> Vec<f32> {
+        let dim = 8;
+        let mut f = Vec::with_capacity(n * dim);
+        for i in 0..n {
+            for d in 0..dim {
+                let base = if d < 4 { 1.0 } else { 0.0 };
+                let wobble = 0.05 * ((i * 7 + d * 3) % 5) as f32;
+                let event = if odd.contains(&i) && d >= 6 { 1.5 } else { 0.0 };
+                f.push(base + wobble + event);
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn odd_event_scores_high_and_the_rest_low() {
+        let f = scene(60, 30..32);
+        let out = novelty_scores(&f, 8, 0.5, &params());
+        assert!(out.note.is_none());
+        assert!(
+            out.scores[30] > 0.9 && out.scores[31] > 0.9,
+            "{:?}",
+            &out.scores[28..34]
+        );
+        let others = out
+            .scores
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !(30..32).contains(i));
+        assert!(others.clone().all(|(_, &s)| s < 0.5));
+        let max_other = others.map(|(_, &s)| s).fold(0.0, f32::max);
+        assert!(max_other < out.scores[30]);
+    }
+
+    #[test]
+    fn uniform_footage_scores_nothing() {
+        let f = scene(60, 0..0);
+        let out = novelty_scores(&f, 8, 0.5, &params());
+        assert!(out.scores.iter().all(|&s| s < 0.5), "{:?}", out.scores);
+    }
+
+    #[test]
+    fn scale_of_features_does_not_matter() {
+        let f = scene(40, 10..12);
+        let g: Vec<f32> = f.iter().map(|v| v * 37.0).collect();
+        let a = novelty_scores(&f, 8, 0.5, &params());
+        let b = novelty_scores(&g, 8, 0.5, &params());
+        for (x, y) in a.scores.iter().zip(&b.scores) {
+            assert!((x - y).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn subsampled_reference_agrees_on_the_event() {
+        let f = scene(400, 200..203);
+        let mut p = params();
+        p.max_reference = 64;
+        let out = novelty_scores(&f, 8, 0.5, &p);
+        let top = out
+            .scores
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i)
+            .unwrap();
+        assert!((200..203).contains(&top));
+    }
+
+    #[test]
+    fn too_short_footage_is_said_so() {
+        let out = novelty_scores(&scene(3, 0..0), 8, 0.5, &params());
+        assert_eq!(out.scores, vec![0.0; 3]);
+        assert!(out.note.unwrap().contains("too short"));
+    }
+
+    #[test]
+    fn top_k_insertion_keeps_largest_sorted() {
+        let mut b = Vec::new();
+        for v in [0.1, 0.9, 0.5, 0.7, 0.2, 0.95] {
+            insert_top(&mut b, v, 3);
+        }
+        assert_eq!(b, vec![0.95, 0.9, 0.7]);
+    }
+}

@@ -1,0 +1,624 @@
+//! Scoring one file: a decode thread and one or more inference threads joined by a bounded
+//! channel, so that the slower stage sets the pace and memory stays bounded whatever the length
+//! of the footage.
+//!
+//! ```text
+//!  decode thread ──Batch(≤2 in flight)──▶ inference thread(s) ──WorkerMsg──▶ caller thread
+//!  (FFmpeg, swscale,                      (one ONNX Runtime session each;      (progress, collects
+//!   ClipAssembler)                         writes each batch to the cache)      features, scores)
+//! ```
+
+use super::PipelineError;
+use super::cache::{CompleteRecord, FeatureCache};
+use super::novelty::novelty_scores;
+use super::report::{
+    Action, CacheSummary, ClipScore, ModelSummary, ScoreReport, ScorerSummary, Timing, VideoSummary,
+};
+use super::scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
+use crate::case::sha256_file;
+use crate::model::{
+    ClipOutput, Device, ExecutionProvider, Extractor, InputContract, Pack, ScorerSpec, TOP_K,
+};
+use crate::video::{
+    ClipAssembler, ClipSpan, DecodeStats, FrameDecoder, Scaler, SlotClock, SlotEvent, VideoError,
+    VideoInfo, open_video,
+};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use ffmpeg_next as ff;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// How to score.
+#[derive(Debug, Clone)]
+pub struct ScoreOptions {
+    /// Hardware to ask for.
+    pub device: Device,
+    /// Clips per inference call (and per cache file).
+    pub batch_size: usize,
+    /// Inference threads, each with its own session.
+    pub workers: usize,
+    /// ONNX Runtime CPU threads per session (None: one per core).
+    pub intra_threads: Option<usize>,
+    /// Cache root; None disables the cache.
+    pub cache_root: Option<PathBuf>,
+    /// Score at or above which clips are flagged.
+    pub threshold: f32,
+    /// Flagged runs closer than this (seconds) are merged into one span.
+    pub merge_gap_s: f64,
+    /// Flagged spans shorter than this (seconds) are dropped.
+    pub min_peak_s: f64,
+}
+
+impl Default for ScoreOptions {
+    fn default() -> Self {
+        Self {
+            device: Device::Auto,
+            batch_size: 4,
+            workers: 1,
+            intra_threads: None,
+            cache_root: super::cache::default_cache_root(),
+            threshold: 0.5,
+            merge_gap_s: 2.0,
+            min_peak_s: 0.0,
+        }
+    }
+}
+
+/// What the run reports while it works (on the caller's thread).
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// The file is being hashed (SHA-256) to find its cache.
+    Hashing,
+    /// Decoding and inference have started.
+    Started {
+        /// Clips expected from the container's duration (may be off for damaged files).
+        clips_estimate: u64,
+        /// Clips already in the cache.
+        clips_cached: u64,
+        /// The execution provider that runs.
+        provider: ExecutionProvider,
+        /// Why it is not the one asked for, when it is not.
+        note: Option<String>,
+    },
+    /// More clips are done (cumulative, cached ones included).
+    Clips {
+        /// Clips done.
+        done: u64,
+        /// Current estimate of the total.
+        estimate: u64,
+        /// Seconds of footage done.
+        video_s: f64,
+    },
+}
+
+/// Clips of one inference call, with their pixels (T×H×W×3 bytes each, concatenated).
+struct Batch {
+    clips: Vec<ClipSpan>,
+    pixels: Vec<u8>,
+}
+
+enum WorkerMsg {
+    Done(Vec<(u64, ClipOutput)>),
+    Failed(PipelineError),
+}
+
+struct DecodeSummary {
+    spans: Vec<ClipSpan>,
+    stats: DecodeStats,
+    end_s: f64,
+}
+
+/// Scores one video file with `pack`: decodes it, runs (or reads from the cache) every clip's
+/// features, and applies the pack's scorer. `cancel` stops the run at the next frame or batch;
+/// what was computed stays in the cache.
+pub fn score_file(
+    path: &Path,
+    pack: &Pack,
+    opts: &ScoreOptions,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ScoreReport, PipelineError> {
+    let t0 = Instant::now();
+    let (input, info) = open_video(path)?;
+    progress(Progress::Hashing);
+    let sha256 = sha256_file(path).map_err(|source| VideoError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let contract = &pack.manifest.extractor.input;
+    let dim = pack.manifest.extractor.features.dim;
+    let clip_s = f64::from(contract.frames) / contract.frame_rate;
+
+    let cache = match &opts.cache_root {
+        Some(root) => Some(
+            FeatureCache::open(root, &pack.feature_key(), &sha256, dim, TOP_K).map_err(
+                |source| PipelineError::Cache {
+                    path: root.clone(),
+                    source,
+                },
+            )?,
+        ),
+        None => None,
+    };
+    let mut outputs: BTreeMap<u64, ClipOutput> = match &cache {
+        Some(c) => c.load().map_err(|source| PipelineError::Cache {
+            path: c.dir().to_path_buf(),
+            source,
+        })?,
+        None => BTreeMap::new(),
+    };
+    let complete = cache
+        .as_ref()
+        .and_then(FeatureCache::load_complete)
+        .filter(|r| r.spans.iter().all(|s| outputs.contains_key(&s.index)));
+
+    let clips_from_cache;
+    let mut clips_computed = 0u64;
+    let mut infer_s = 0.0;
+    let (record, device, device_note, runtime_version) = match complete {
+        Some(record) => {
+            clips_from_cache = record.spans.len() as u64;
+            (record, "cache".to_string(), None, None)
+        }
+        None => {
+            let runtime = crate::model::init_runtime()?;
+            let mut extractors = Vec::new();
+            for _ in 0..opts.workers.max(1) {
+                extractors.push(Extractor::new(pack, opts.device, opts.intra_threads)?);
+            }
+            let provider = extractors[0].execution_provider();
+            let note = extractors[0].device_note().map(str::to_string);
+            let estimate = info
+                .duration_s
+                .map_or(0, |d| (d / clip_s).ceil().max(0.0) as u64);
+            progress(Progress::Started {
+                clips_estimate: estimate,
+                clips_cached: outputs.len() as u64,
+                provider,
+                note: note.clone(),
+            });
+            let cached: HashSet<u64> = outputs.keys().copied().collect();
+            let t_infer = Instant::now();
+            let summary = run_threads(
+                input,
+                &info,
+                contract,
+                extractors,
+                &cached,
+                cache.as_ref(),
+                opts.batch_size.max(1),
+                cancel,
+                estimate,
+                clip_s,
+                &mut outputs,
+                &mut clips_computed,
+                progress,
+            )?;
+            infer_s = t_infer.elapsed().as_secs_f64();
+            let record = completion_record(&info, summary);
+            clips_from_cache =
+                record.spans.len() as u64 - clips_computed.min(record.spans.len() as u64);
+            if let Some(c) = &cache {
+                c.write_complete(&record)
+                    .map_err(|source| PipelineError::Cache {
+                        path: c.dir().to_path_buf(),
+                        source,
+                    })?;
+            }
+            (
+                record,
+                provider.name().to_string(),
+                note,
+                Some(runtime.version),
+            )
+        }
+    };
+
+    // Features in clip order.
+    let mut flat = Vec::with_capacity(record.spans.len() * dim);
+    let mut tops = Vec::with_capacity(record.spans.len());
+    for s in &record.spans {
+        let o = outputs
+            .get(&s.index)
+            .ok_or_else(|| PipelineError::Internal(format!("clip {} has no features", s.index)))?;
+        flat.extend_from_slice(&o.features);
+        tops.push(&o.top);
+    }
+    let ScorerSpec::Novelty(params) = &pack.manifest.scorer;
+    let novelty = novelty_scores(&flat, dim, clip_s, params);
+    let scores = &novelty.scores;
+
+    let clips: Vec<ClipScore> = record
+        .spans
+        .iter()
+        .zip(scores)
+        .zip(&tops)
+        .map(|((s, &score), top)| ClipScore {
+            index: s.index,
+            start_s: s.start_s,
+            end_s: s.end_s,
+            start_frame: s.start_frame,
+            end_frame: s.end_frame,
+            padded: s.padded_slots > 0,
+            padded_frames: s.padded_slots,
+            score,
+            top_actions: top
+                .iter()
+                .take(3)
+                .map(|&(label, p)| Action {
+                    label: pack
+                        .labels
+                        .get(label as usize)
+                        .cloned()
+                        .unwrap_or_else(|| format!("class {label}")),
+                    p,
+                })
+                .collect(),
+        })
+        .collect();
+    let peaks = find_peaks(
+        &record.spans,
+        scores,
+        opts.threshold,
+        opts.merge_gap_s,
+        opts.min_peak_s,
+    );
+    let moments = if peaks.is_empty() {
+        top_moments(&record.spans, scores, 3)
+    } else {
+        Vec::new()
+    };
+    let segments_32 = segment_scores(scores, &segment_ranges_32(scores.len()));
+    let wall_s = t0.elapsed().as_secs_f64();
+
+    Ok(ScoreReport {
+        vigil_version: crate::TOOL_VERSION.to_string(),
+        video: VideoSummary {
+            path: path.display().to_string(),
+            sha256,
+            duration_s: record.duration_s,
+            fps: info.fps,
+            frames: record.frames,
+            frames_expected: info.frames_expected,
+            partial: record.partial,
+            width: info.width,
+            height: info.height,
+            codec: info.codec.clone(),
+            container: info.container.clone(),
+            creation_time: info.creation_time.clone(),
+            decode_errors: record.decode_errors,
+            warnings: record.warnings.clone(),
+        },
+        model: ModelSummary {
+            id: pack.manifest.id.clone(),
+            sha256: pack.manifest.extractor.sha256.clone(),
+            manifest_sha256: pack.manifest_sha256.clone(),
+            clip_frames: contract.frames,
+            clip_fps: contract.frame_rate,
+        },
+        device,
+        device_note,
+        runtime_version,
+        threshold: opts.threshold,
+        clips,
+        peaks,
+        top_moments: moments,
+        segments_32,
+        scorer: ScorerSummary {
+            kind: "novelty".into(),
+            params: serde_json::to_value(params).unwrap_or_default(),
+            median_distance: novelty.median,
+            spread: novelty.spread,
+            note: novelty.note.clone(),
+        },
+        cache: CacheSummary {
+            dir: cache.as_ref().map(|c| c.dir().display().to_string()),
+            clips_from_cache,
+            clips_computed,
+        },
+        timing: Timing {
+            wall_s,
+            clips_per_s: if infer_s > 0.0 {
+                clips_computed as f64 / infer_s
+            } else {
+                0.0
+            },
+            video_s_per_s: if wall_s > 0.0 {
+                record.duration_s / wall_s
+            } else {
+                0.0
+            },
+        },
+    })
+}
+
+/// Turns what decoding found into the cache record, with the reviewer-facing warnings.
+fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> CompleteRecord {
+    let DecodeSummary {
+        spans,
+        stats,
+        end_s,
+    } = summary;
+    let mut warnings = Vec::new();
+    let frames = stats.frames;
+    let expected = info.frames_expected;
+    let shortfall = expected.is_some_and(|exp| {
+        let slack = if info.frames_expected_exact {
+            1
+        } else {
+            (exp / 20).max(2)
+        };
+        frames + slack < exp
+    });
+    let partial = stats.read_error.is_some() || shortfall;
+    if partial {
+        let of = expected.map_or_else(String::new, |e| format!(" of ~{e}"));
+        let why = stats
+            .read_error
+            .as_ref()
+            .map_or_else(String::new, |e| format!(" (reading stopped: {e})"));
+        warnings.push(format!(
+            "decoded {frames}{of} frames{why}: the file looks truncated or damaged; scores cover the decoded {end_s:.1} s only"
+        ));
+    }
+    if stats.decode_errors > 0 {
+        warnings.push(format!(
+            "{} corrupt packets or frames were skipped while decoding",
+            stats.decode_errors
+        ));
+    }
+    CompleteRecord {
+        version: 1,
+        spans,
+        frames,
+        duration_s: end_s,
+        decode_errors: stats.decode_errors,
+        warnings,
+        partial,
+    }
+}
+
+/// Runs the decode thread and the inference threads to completion and collects the features of
+/// every clip not already in `outputs`.
+#[allow(clippy::too_many_arguments)]
+fn run_threads(
+    input: ff::format::context::Input,
+    info: &VideoInfo,
+    contract: &InputContract,
+    extractors: Vec<Extractor>,
+    cached: &HashSet<u64>,
+    cache: Option<&FeatureCache>,
+    batch_size: usize,
+    cancel: &AtomicBool,
+    estimate: u64,
+    clip_s: f64,
+    outputs: &mut BTreeMap<u64, ClipOutput>,
+    computed: &mut u64,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<DecodeSummary, PipelineError> {
+    // Set by the caller (cancel) or by us when a worker fails; every thread checks it.
+    let stop = AtomicBool::new(false);
+    let stopped = || stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed);
+    std::thread::scope(|s| {
+        let (batch_tx, batch_rx) = bounded::<Batch>(2);
+        let (res_tx, res_rx) = bounded::<WorkerMsg>(extractors.len() * 2 + 2);
+        let decode = std::thread::Builder::new()
+            .name("vigil-decode".into())
+            .spawn_scoped(s, || {
+                decode_loop(
+                    input, info, contract, cached, batch_tx, batch_size, &stopped,
+                )
+            })
+            .map_err(|e| PipelineError::Internal(format!("cannot start decode thread: {e}")))?;
+        for (i, ex) in extractors.into_iter().enumerate() {
+            let rx = batch_rx.clone();
+            let tx = res_tx.clone();
+            std::thread::Builder::new()
+                .name(format!("vigil-infer-{i}"))
+                .spawn_scoped(s, move || infer_loop(ex, rx, tx, cache, &stopped))
+                .map_err(|e| {
+                    PipelineError::Internal(format!("cannot start inference thread: {e}"))
+                })?;
+        }
+        drop(batch_rx);
+        drop(res_tx);
+
+        let mut failure = None;
+        let mut done = cached.len() as u64;
+        for msg in res_rx.iter() {
+            match msg {
+                WorkerMsg::Done(clips) => {
+                    done += clips.len() as u64;
+                    *computed += clips.len() as u64;
+                    outputs.extend(clips);
+                    progress(Progress::Clips {
+                        done,
+                        estimate: estimate.max(done),
+                        video_s: done as f64 * clip_s,
+                    });
+                }
+                WorkerMsg::Failed(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        let decoded = decode
+            .join()
+            .map_err(|_| PipelineError::Internal("decode thread panicked".into()))?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(PipelineError::Cancelled);
+        }
+        decoded
+    })
+}
+
+/// The decode thread: frames → model-sized RGB → clips → batches of uncached clips.
+fn decode_loop(
+    input: ff::format::context::Input,
+    info: &VideoInfo,
+    contract: &InputContract,
+    cached: &HashSet<u64>,
+    tx: Sender<Batch>,
+    batch_size: usize,
+    stopped: &dyn Fn() -> bool,
+) -> Result<DecodeSummary, PipelineError> {
+    let mut decoder = FrameDecoder::new(input, info)?;
+    let mut scaler = Scaler::new(contract.resize, contract.width, contract.height);
+    let frame_bytes = scaler.frame_bytes();
+    let clip_bytes = frame_bytes * contract.frames as usize;
+    let mut assembler = ClipAssembler::new(
+        SlotClock {
+            fps: contract.frame_rate,
+        },
+        contract.frames,
+    );
+
+    let mut held = ff::frame::Video::empty();
+    let mut incoming = ff::frame::Video::empty();
+    let mut held_rgb = vec![0u8; frame_bytes];
+    let mut held_rgb_valid = false;
+    // Clips being filled: the current one and at most one waiting for its end frame.
+    let mut building: Vec<(u64, Vec<u8>)> = Vec::with_capacity(2);
+    let mut batch = Batch {
+        clips: Vec::with_capacity(batch_size),
+        pixels: Vec::with_capacity(batch_size * clip_bytes),
+    };
+    let mut spans = Vec::new();
+    let mut events = Vec::new();
+    let scale_err = |reason: String| VideoError::Scale {
+        path: info.path.clone(),
+        width: contract.width,
+        height: contract.height,
+        reason,
+    };
+
+    loop {
+        if stopped() {
+            return Err(PipelineError::Cancelled);
+        }
+        let time = decoder.next_frame(&mut incoming)?;
+        match time {
+            Some(t) => assembler.push_frame(t, &mut events),
+            None => assembler.finish(decoder.end_time_s(), &mut events),
+        }
+        // Every event refers to the held frame (the one before `incoming`).
+        for ev in events.drain(..) {
+            match ev {
+                SlotEvent::Fill { clip, pos, .. } => {
+                    if cached.contains(&clip) {
+                        continue;
+                    }
+                    if !held_rgb_valid {
+                        scaler.convert(&held, &mut held_rgb).map_err(scale_err)?;
+                        held_rgb_valid = true;
+                    }
+                    let buf = match building.iter().position(|(c, _)| *c == clip) {
+                        Some(i) => &mut building[i].1,
+                        None => {
+                            building.push((clip, vec![0u8; clip_bytes]));
+                            &mut building
+                                .last_mut()
+                                .ok_or_else(|| {
+                                    PipelineError::Internal("clip buffer vanished".into())
+                                })?
+                                .1
+                        }
+                    };
+                    let at = pos as usize * frame_bytes;
+                    buf[at..at + frame_bytes].copy_from_slice(&held_rgb);
+                }
+                SlotEvent::Ready(span) => {
+                    spans.push(span);
+                    if cached.contains(&span.index) {
+                        continue;
+                    }
+                    let Some(i) = building.iter().position(|(c, _)| *c == span.index) else {
+                        return Err(PipelineError::Internal(format!(
+                            "clip {} finished without pixels",
+                            span.index
+                        )));
+                    };
+                    let (_, pixels) = building.swap_remove(i);
+                    batch.clips.push(span);
+                    batch.pixels.extend_from_slice(&pixels);
+                    if batch.clips.len() == batch_size {
+                        let full = std::mem::replace(
+                            &mut batch,
+                            Batch {
+                                clips: Vec::with_capacity(batch_size),
+                                pixels: Vec::with_capacity(batch_size * clip_bytes),
+                            },
+                        );
+                        if tx.send(full).is_err() {
+                            // Every worker has stopped; the caller learns why from them.
+                            return Err(PipelineError::Cancelled);
+                        }
+                    }
+                }
+            }
+        }
+        if time.is_none() {
+            break;
+        }
+        std::mem::swap(&mut held, &mut incoming);
+        held_rgb_valid = false;
+    }
+    if !batch.clips.is_empty() && tx.send(batch).is_err() {
+        return Err(PipelineError::Cancelled);
+    }
+    if decoder.stats().frames == 0 {
+        return Err(VideoError::NoFrames {
+            path: info.path.clone(),
+        }
+        .into());
+    }
+    Ok(DecodeSummary {
+        spans,
+        stats: decoder.stats().clone(),
+        end_s: decoder.end_time_s(),
+    })
+}
+
+/// An inference thread: batches in, features out (and into the cache).
+fn infer_loop(
+    mut extractor: Extractor,
+    rx: Receiver<Batch>,
+    tx: Sender<WorkerMsg>,
+    cache: Option<&FeatureCache>,
+    stopped: &dyn Fn() -> bool,
+) {
+    for batch in rx.iter() {
+        if stopped() {
+            break;
+        }
+        let result = extractor
+            .run(&batch.pixels, batch.clips.len())
+            .map_err(PipelineError::from)
+            .and_then(|outs| {
+                let items: Vec<(u64, ClipOutput)> =
+                    batch.clips.iter().map(|c| c.index).zip(outs).collect();
+                if let Some(c) = cache {
+                    c.write_batch(&items)
+                        .map_err(|source| PipelineError::Cache {
+                            path: c.dir().to_path_buf(),
+                            source,
+                        })?;
+                }
+                Ok(items)
+            });
+        let msg = match result {
+            Ok(items) => WorkerMsg::Done(items),
+            Err(e) => WorkerMsg::Failed(e),
+        };
+        let failed = matches!(msg, WorkerMsg::Failed(_));
+        if tx.send(msg).is_err() || failed {
+            break;
+        }
+    }
+}

@@ -1,0 +1,222 @@
+use super::{VideoError, VideoInfo};
+use ffmpeg_next as ff;
+use std::path::PathBuf;
+
+/// After this many read errors in a row the rest of the file is treated as unreadable.
+const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
+
+/// What decoding found, as opposed to what the container claimed.
+#[derive(Debug, Clone, Default)]
+pub struct DecodeStats {
+    /// Frames the decoder produced.
+    pub frames: u64,
+    /// Packets or frames the decoder rejected as corrupt (decoding went on past them).
+    pub decode_errors: u64,
+    /// The demuxer's error that ended reading early, if reading did not end at a clean EOF.
+    pub read_error: Option<String>,
+}
+
+/// Decodes the video stream of one file frame by frame, in presentation order, with each
+/// frame's time in seconds since the first frame.
+///
+/// Time comes from the frames' best-effort timestamps; a frame without one is placed one frame
+/// interval after its predecessor. Timestamps that go backwards (broken muxers) are held at the
+/// latest time seen, so time never runs backwards for the caller.
+pub struct FrameDecoder {
+    input: ff::format::context::Input,
+    decoder: ff::decoder::Video,
+    path: PathBuf,
+    stream_index: usize,
+    seconds_per_tick: f64,
+    nominal_frame_s: f64,
+    origin: Option<i64>,
+    last_time_s: f64,
+    last_duration_s: f64,
+    pending: Option<ff::Packet>,
+    flushing: bool,
+    finished: bool,
+    stats: DecodeStats,
+}
+
+impl FrameDecoder {
+    /// Sets up a frame-threaded decoder for the stream described by `info`.
+    pub fn new(input: ff::format::context::Input, info: &VideoInfo) -> Result<Self, VideoError> {
+        let path = info.path.clone();
+        let stream = input
+            .stream(info.stream_index)
+            .ok_or_else(|| VideoError::Decode {
+                path: path.clone(),
+                reason: "video stream disappeared".into(),
+            })?;
+        let mut ctx =
+            ff::codec::context::Context::from_parameters(stream.parameters()).map_err(|e| {
+                VideoError::Decode {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+        // Without frame threading H.264 decodes on one core at about half speed.
+        ctx.set_threading(ff::codec::threading::Config {
+            kind: ff::codec::threading::Type::Frame,
+            count: 0,
+            ..Default::default()
+        });
+        let decoder = ctx.decoder().video().map_err(|e| VideoError::Decode {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let (num, den) = info.time_base;
+        let seconds_per_tick = if den != 0 {
+            f64::from(num) / f64::from(den)
+        } else {
+            0.0
+        };
+        let nominal_frame_s = if info.fps > 0.0 {
+            1.0 / info.fps
+        } else {
+            1.0 / 25.0
+        };
+        Ok(Self {
+            input,
+            decoder,
+            path,
+            stream_index: info.stream_index,
+            seconds_per_tick,
+            nominal_frame_s,
+            origin: None,
+            last_time_s: 0.0,
+            last_duration_s: nominal_frame_s,
+            pending: None,
+            flushing: false,
+            finished: false,
+            stats: DecodeStats::default(),
+        })
+    }
+
+    /// What decoding has found so far.
+    pub fn stats(&self) -> &DecodeStats {
+        &self.stats
+    }
+
+    /// Time at which the last decoded frame stops being shown: its timestamp plus its duration.
+    /// After the last frame this is the footage's decoded duration.
+    pub fn end_time_s(&self) -> f64 {
+        if self.stats.frames == 0 {
+            0.0
+        } else {
+            self.last_time_s + self.last_duration_s
+        }
+    }
+
+    /// Decodes the next frame into `frame` and returns its time in seconds since the first frame,
+    /// or `None` when the stream is exhausted (cleanly or because the rest is unreadable; see
+    /// [`DecodeStats::read_error`]).
+    pub fn next_frame(&mut self, frame: &mut ff::frame::Video) -> Result<Option<f64>, VideoError> {
+        loop {
+            if self.finished {
+                return Ok(None);
+            }
+            match self.decoder.receive_frame(frame) {
+                Ok(()) => return Ok(Some(self.stamp(frame))),
+                Err(ff::Error::Eof) => {
+                    self.finished = true;
+                    return Ok(None);
+                }
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {}
+                Err(_) => self.stats.decode_errors += 1,
+            }
+            if self.flushing {
+                // A decoder that asks for input after EOF was sent has nothing more to give.
+                self.finished = true;
+                return Ok(None);
+            }
+            self.feed()?;
+        }
+    }
+
+    /// Sends the decoder the next packet of our stream, or EOF.
+    fn feed(&mut self) -> Result<(), VideoError> {
+        let mut read_errors = 0u32;
+        loop {
+            let packet = match self.pending.take() {
+                Some(p) => p,
+                None => {
+                    let mut p = ff::Packet::empty();
+                    match p.read(&mut self.input) {
+                        Ok(()) => {
+                            read_errors = 0;
+                            p
+                        }
+                        Err(ff::Error::Eof) => return self.send_eof(),
+                        Err(e) => {
+                            read_errors += 1;
+                            if read_errors >= MAX_CONSECUTIVE_READ_ERRORS {
+                                self.stats.read_error = Some(e.to_string());
+                                return self.send_eof();
+                            }
+                            continue;
+                        }
+                    }
+                }
+            };
+            if packet.stream() != self.stream_index {
+                continue;
+            }
+            match self.decoder.send_packet(&packet) {
+                Ok(()) => return Ok(()),
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => {
+                    // The decoder must be drained first; keep the packet for the next call.
+                    self.pending = Some(packet);
+                    return Ok(());
+                }
+                Err(_) => {
+                    self.stats.decode_errors += 1;
+                    continue;
+                }
+            }
+        }
+    }
+
+    fn send_eof(&mut self) -> Result<(), VideoError> {
+        self.flushing = true;
+        match self.decoder.send_eof() {
+            Ok(()) | Err(ff::Error::Eof) => Ok(()),
+            Err(e) => Err(VideoError::Decode {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Places a decoded frame on the timeline.
+    fn stamp(&mut self, frame: &ff::frame::Video) -> f64 {
+        self.stats.frames += 1;
+        let first = self.stats.frames == 1;
+        let ts = frame.timestamp().or_else(|| frame.pts());
+        let time_s = match (ts, self.origin) {
+            (Some(t), Some(o)) => (t - o) as f64 * self.seconds_per_tick,
+            (Some(t), None) => {
+                self.origin = Some(t);
+                0.0
+            }
+            (None, _) if first => 0.0,
+            (None, _) => self.last_time_s + self.last_duration_s,
+        };
+        let time_s = if first {
+            0.0
+        } else {
+            time_s.max(self.last_time_s)
+        };
+        let pkt_duration = frame.packet().duration;
+        let delta = time_s - self.last_time_s;
+        self.last_duration_s = if pkt_duration > 0 && self.seconds_per_tick > 0.0 {
+            pkt_duration as f64 * self.seconds_per_tick
+        } else if !first && delta > 0.0 {
+            delta
+        } else {
+            self.nominal_frame_s
+        };
+        self.last_time_s = time_s;
+        time_s
+    }
+}

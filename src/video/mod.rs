@@ -1,0 +1,91 @@
+//! FFmpeg: probing, decoding to model-sized frames at a fixed rate, and clip assembly.
+//!
+//! Owns everything that touches FFmpeg. Time comes from presentation timestamps, never from
+//! counting frames, so variable-frame-rate footage and files with dropped or duplicated frames
+//! land on the right seconds. Must not know about models or egui: callers pass plain numbers
+//! (frame rate, clip length, output size, resize rule).
+
+mod clips;
+mod decode;
+mod probe;
+mod scale;
+
+pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
+pub use decode::{DecodeStats, FrameDecoder};
+pub use probe::{VideoInfo, open_video};
+pub use scale::{ResizeRule, Scaler};
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong turning a file into frames, phrased for the person who chose
+/// the file.
+#[derive(Debug, thiserror::Error)]
+pub enum VideoError {
+    /// The path does not exist.
+    #[error("{path}: no such file")]
+    NotFound { path: PathBuf },
+    /// The path exists but cannot be read (permissions, a folder, an I/O error).
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A zero-byte file, e.g. a recording that never started.
+    #[error("{path}: the file is empty (0 bytes)")]
+    Empty { path: PathBuf },
+    /// FFmpeg could not make sense of the bytes at all.
+    #[error("{path}: not a video FFmpeg can read ({reason})")]
+    Unreadable { path: PathBuf, reason: String },
+    /// An MP4/MOV whose index (moov atom) is missing: the recording was cut off before the
+    /// camera or recorder finalised it.
+    #[error(
+        "{path}: MP4/MOV without its index (moov atom), so it cannot be decoded; the recording was probably cut off before it was finalised (try a recovery tool such as untrunc with a healthy file from the same camera)"
+    )]
+    MissingIndex { path: PathBuf },
+    /// FFmpeg opened the file as something that is not a real video container: it "decodes" a
+    /// text file as ANSI art and random bytes as BINTEXT.
+    #[error("{path}: not a video file (FFmpeg read it as '{format}', {long_name})")]
+    UnsupportedContainer {
+        path: PathBuf,
+        format: String,
+        long_name: String,
+    },
+    /// The container has no video stream (audio only, subtitles, data).
+    #[error("{path}: the file has no video stream{detail}")]
+    NoVideoStream { path: PathBuf, detail: String },
+    /// The video stream uses a codec outside the allowlist, or one this FFmpeg cannot decode.
+    #[error("{path}: unsupported video codec '{codec}'{detail}")]
+    UnsupportedCodec {
+        path: PathBuf,
+        codec: String,
+        detail: String,
+    },
+    /// The decoder could not be set up, or failed before producing any picture.
+    #[error("{path}: cannot decode video: {reason}")]
+    Decode { path: PathBuf, reason: String },
+    /// The file opened but not a single frame could be decoded.
+    #[error("{path}: no decodable video frames")]
+    NoFrames { path: PathBuf },
+    /// swscale could not convert a frame.
+    #[error("{path}: cannot convert frames to {width}x{height} RGB: {reason}")]
+    Scale {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        reason: String,
+    },
+}
+
+/// Initialises FFmpeg once and silences its own logging: vigil reports problems itself, once,
+/// in words a reviewer can act on.
+pub fn init_ffmpeg() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        // `init` only registers components on old FFmpeg; failing it leaves FFmpeg usable.
+        if ffmpeg_next::init().is_err() {
+            tracing::warn!("ffmpeg init reported an error");
+        }
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Quiet);
+    });
+}
