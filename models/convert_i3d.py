@@ -316,11 +316,12 @@ def main() -> None:
             "scorer": {
                 "kind": "novelty",
                 "k": 5,
-                "exclusion_s": 4.0,
+                "exclusion_s": 8.0,
                 "max_reference": 4096,
-                "z_mid": 3.5,
-                "z_width": 0.75,
-                "mad_floor": 0.02,
+                "z_mid": 2.75,
+                "z_width": 0.6,
+                "spread_quantile": 0.9,
+                "spread_floor": 0.0125,
             },
             "provenance": {
                 "source_registry": "PyPI",

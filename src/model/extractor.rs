@@ -50,9 +50,7 @@ impl Extractor {
                 .map_err(|e| session_err(e.into()))?;
         }
         let (ep, note) = choose_provider(&mut builder, device)?;
-        let session = builder
-            .commit_from_file(&path)
-            .map_err(|e| session_err(e.into()))?;
+        let session = builder.commit_from_file(&path).map_err(session_err)?;
         let contract = pack.manifest.extractor.input.clone();
         let ex = Self {
             session,
@@ -123,6 +121,19 @@ impl Extractor {
     /// Runs `n` clips given as `n` × T×H×W×3 RGB bytes (clip-major, then frame, row, pixel)
     /// and returns each clip's features and top classes, in order.
     pub fn run(&mut self, clips: &[u8], n: usize) -> Result<Vec<ClipOutput>, ModelError> {
+        let (fdim, ldim) = (self.features.dim, self.logits.dim);
+        let (feats, logits) = self.run_raw(clips, n)?;
+        Ok((0..n)
+            .map(|i| ClipOutput {
+                features: feats[i * fdim..(i + 1) * fdim].to_vec(),
+                top: top_k_softmax(&logits[i * ldim..(i + 1) * ldim], TOP_K),
+            })
+            .collect())
+    }
+
+    /// Like [`Extractor::run`], returning the raw outputs: `n` × feature dim features and
+    /// `n` × class count logits, row-major.
+    pub fn run_raw(&mut self, clips: &[u8], n: usize) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
         let clip_bytes = self.clip_bytes();
         if clips.len() != n * clip_bytes || n == 0 {
             return Err(ModelError::Inference {
@@ -133,26 +144,21 @@ impl Extractor {
         let (t, h, w) = (c.frames as usize, c.height as usize, c.width as usize);
         pack_nchw(clips, n, c.pixel_scale, c.pixel_offset, &mut self.input);
         let shape = [n, 3, t, h, w];
-        let tensor = TensorRef::from_array_view((shape, self.input.as_slice())).map_err(|e| {
-            ModelError::Inference {
-                reason: e.to_string(),
-            }
-        })?;
         let infer = |e: ort::Error| ModelError::Inference {
             reason: e.to_string(),
         };
+        let tensor = TensorRef::from_array_view((shape, self.input.as_slice())).map_err(infer)?;
         let outputs = self
             .session
             .run(ort::inputs![self.contract.name.as_str() => tensor])
             .map_err(infer)?;
-        let (fdim, ldim) = (self.features.dim, self.logits.dim);
         let (_, feats) = outputs[self.features.name.as_str()]
             .try_extract_tensor::<f32>()
             .map_err(infer)?;
         let (_, logits) = outputs[self.logits.name.as_str()]
             .try_extract_tensor::<f32>()
             .map_err(infer)?;
-        if feats.len() != n * fdim || logits.len() != n * ldim {
+        if feats.len() != n * self.features.dim || logits.len() != n * self.logits.dim {
             return Err(ModelError::Inference {
                 reason: format!(
                     "network returned {} features and {} logits for {n} clips",
@@ -161,12 +167,7 @@ impl Extractor {
                 ),
             });
         }
-        Ok((0..n)
-            .map(|i| ClipOutput {
-                features: feats[i * fdim..(i + 1) * fdim].to_vec(),
-                top: top_k_softmax(&logits[i * ldim..(i + 1) * ldim], TOP_K),
-            })
-            .collect())
+        Ok((feats.to_vec(), logits.to_vec()))
     }
 }
 

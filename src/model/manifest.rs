@@ -114,8 +114,10 @@ pub struct NoveltyParams {
     pub z_mid: f64,
     /// Logistic width in z units.
     pub z_width: f64,
-    /// Lower bound on the robust spread (cosine distance units).
-    pub mad_floor: f64,
+    /// Quantile of the novelty distances whose distance from the median sets the spread.
+    pub spread_quantile: f64,
+    /// Lower bound on the spread (cosine distance units).
+    pub spread_floor: f64,
 }
 
 /// Where a pack's weights came from.
@@ -246,23 +248,35 @@ impl Manifest {
                 i.colour
             )));
         }
-        if i.frames == 0 || i.height == 0 || i.width == 0 || !(i.frame_rate > 0.0) {
+        if i.frames == 0
+            || i.height == 0
+            || i.width == 0
+            || i.frame_rate.is_nan()
+            || i.frame_rate <= 0.0
+        {
             return Err(bad(
                 "input frames, size and frame_rate must be positive".into()
             ));
         }
-        if let ResizeRule::ShortSideCenterCrop { short_side } = i.resize {
-            if short_side < i.height.max(i.width) {
-                return Err(bad(format!(
-                    "short_side {short_side} is smaller than the {}x{} input",
-                    i.width, i.height
-                )));
-            }
+        if let ResizeRule::ShortSideCenterCrop { short_side } = i.resize
+            && short_side < i.height.max(i.width)
+        {
+            return Err(bad(format!(
+                "short_side {short_side} is smaller than the {}x{} input",
+                i.width, i.height
+            )));
         }
         let ScorerSpec::Novelty(p) = &self.scorer;
-        if p.k == 0 || p.max_reference == 0 || !(p.z_width > 0.0) || !(p.mad_floor > 0.0) {
+        let positive = |x: f64| x > 0.0 && x.is_finite();
+        if p.k == 0 || p.max_reference == 0 || !positive(p.z_width) || !positive(p.spread_floor) {
             return Err(bad(
-                "novelty scorer: k, max_reference, z_width and mad_floor must be positive".into(),
+                "novelty scorer: k, max_reference, z_width and spread_floor must be positive"
+                    .into(),
+            ));
+        }
+        if !(p.spread_quantile > 0.5 && p.spread_quantile < 1.0) {
+            return Err(bad(
+                "novelty scorer: spread_quantile must lie in (0.5, 1)".into()
             ));
         }
         Ok(())

@@ -51,14 +51,17 @@ impl Scaler {
         match self.rule {
             ResizeRule::Stretch => (self.out_w, self.out_h),
             ResizeRule::ShortSideCenterCrop { short_side } => {
+                // The long side keeps the aspect ratio, rounded to an even number as FFmpeg's
+                // `scale=-2:256` does (the I3D reference clips were made that way).
                 let s = f64::from(short_side);
                 let (w, h) = (f64::from(w.max(1)), f64::from(h.max(1)));
+                let even = |x: f64| ((x / 2.0).round() * 2.0) as u32;
                 let (sw, sh) = if w <= h {
-                    (s, (h * s / w).round())
+                    (short_side, even(h * s / w))
                 } else {
-                    ((w * s / h).round(), s)
+                    (even(w * s / h), short_side)
                 };
-                ((sw as u32).max(self.out_w), (sh as u32).max(self.out_h))
+                (sw.max(self.out_w), sh.max(self.out_h))
             }
         }
     }

@@ -1,0 +1,131 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Shared helpers for the integration tests: where the real data is, how to run the real
+//! binary with a private cache, and ffprobe as an independent witness.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `../shared/data` beside the checkout (real footage and reference outputs).
+pub fn shared() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// A real clip from `../shared/data/footage`.
+pub fn footage(name: &str) -> PathBuf {
+    shared().join("footage").join(name)
+}
+
+/// The default model pack built by `make models`.
+pub fn pack_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/i3d-k400")
+}
+
+/// The real `vigil` binary with a private cache folder and the CPU provider.
+pub fn vigil(cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
+    c.env("VIGIL_CACHE_DIR", cache).env_remove("VIGIL_MODEL");
+    c
+}
+
+/// Runs and returns the output, with stderr shown on failure of the caller's assertions.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run vigil")
+}
+
+/// Parses one JSON document per line of stdout.
+pub fn json_docs(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+/// SHA-256 of a file, via the library (itself unit-tested against known vectors).
+pub fn sha256(path: &Path) -> String {
+    vigil::case::sha256_file(path).expect("hash")
+}
+
+/// Runs ffmpeg with arguments, panicking with its stderr on failure.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every video frame's (best-effort timestamp, duration) in seconds as ffprobe decodes them.
+pub fn ffprobe_frames(path: &Path) -> Vec<(f64, Option<f64>)> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=best_effort_timestamp_time,pkt_duration_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut it = l.split(',');
+            let ts: f64 = it.next().unwrap().trim().parse().unwrap();
+            let dur = it.next().and_then(|d| d.trim().parse::<f64>().ok());
+            (ts, dur)
+        })
+        .collect()
+}
+
+/// The clip table the spec implies, computed independently from ffprobe's frame times:
+/// 30 fps slots at n/30 s while n/30 < end; clips of 16 slots; a clip's start frame is the
+/// frame on screen at its start, its end frame counts the frames starting before its end.
+/// Returns (clip count, [(start_s, end_s, start_frame, end_frame, padded)]).
+pub fn expected_clips(
+    frames: &[(f64, Option<f64>)],
+    nominal_fps: f64,
+) -> Vec<(f64, f64, u64, u64, u32)> {
+    let eps = 1e-6;
+    let t0 = frames[0].0;
+    let times: Vec<f64> = frames.iter().map(|f| f.0 - t0).collect();
+    let last = frames.len() - 1;
+    let last_dur = frames[last]
+        .1
+        .filter(|d| *d > 0.0)
+        .unwrap_or(1.0 / nominal_fps);
+    let end = times[last] + last_dur;
+    let mut slots = 0u64;
+    while (slots as f64) / 30.0 < end - eps {
+        slots += 1;
+    }
+    let slots = slots.max(1);
+    let clips = slots.div_ceil(16);
+    (0..clips)
+        .map(|k| {
+            let s = (k * 16) as f64 / 30.0;
+            let e = (((k + 1) * 16) as f64 / 30.0).min(end);
+            let start_frame = times.iter().filter(|&&t| t <= s + eps).count() as u64 - 1;
+            let end_frame = times.iter().filter(|&&t| t < e - eps).count() as u64;
+            let padded = ((k + 1) * 16).saturating_sub(slots) as u32;
+            (s, e, start_frame, end_frame, padded)
+        })
+        .collect()
+}
+
+/// A temporary folder that lives as long as the test.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
