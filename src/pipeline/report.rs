@@ -171,6 +171,16 @@ pub struct Timing {
     pub clips_per_s: f64,
     /// Seconds of footage processed per second of wall time.
     pub video_s_per_s: f64,
+    /// Peak resident memory of the whole process so far, in MiB (Linux; None elsewhere).
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// The process's peak resident set size in MiB, from `/proc/self/status` (`VmHWM`).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// `hh:mm:ss.mmm` for a time in seconds, as reviewers read timestamps.

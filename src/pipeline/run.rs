@@ -330,6 +330,7 @@ pub fn score_file(
             } else {
                 0.0
             },
+            peak_rss_mib: super::report::peak_rss_mib(),
         },
     })
 }
