@@ -63,13 +63,13 @@ pub struct ScoreArgs {
     /// Spans listed in the summary.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
-    /// Clips per inference call (and per cache file).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
-    pub batch: u32,
+    /// Clips per inference call and per cache file (default: 4 on the CPU, 16 on CUDA).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub batch: Option<u32>,
     /// Inference threads, each with its own ONNX Runtime session.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub workers: u32,
-    /// ONNX Runtime CPU threads per session (default: one per core).
+    /// ONNX Runtime CPU threads per session (default: the cores shared among the workers).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
     /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).

@@ -91,7 +91,7 @@ fn score(args: &ScoreArgs) -> u8 {
     install_ctrl_c(Arc::clone(&cancel));
     let opts = ScoreOptions {
         device: device_of(args.device),
-        batch_size: args.batch as usize,
+        batch_size: args.batch.map(|b| b as usize),
         workers: args.workers as usize,
         intra_threads: args.threads.map(|t| t as usize),
         cache_root: if args.no_cache {
@@ -110,7 +110,7 @@ fn score(args: &ScoreArgs) -> u8 {
         let bar = new_bar(file);
         let started = Instant::now();
         let result = score_file(file, &pack, &opts, &cancel, &mut |p| {
-            show_progress(&bar, &p, started);
+            show_progress(&bar, &p, started, args.json);
         });
         bar.finish_and_clear();
         match result {
@@ -177,7 +177,9 @@ fn new_bar(file: &std::path::Path) -> ProgressBar {
     bar
 }
 
-fn show_progress(bar: &ProgressBar, p: &Progress, started: Instant) {
+/// Updates the bar. A device note goes to stderr only with `--json`; the summary carries it
+/// otherwise.
+fn show_progress(bar: &ProgressBar, p: &Progress, started: Instant, json: bool) {
     match p {
         Progress::Hashing => bar.set_message("hashing (SHA-256)…"),
         Progress::Started {
@@ -186,7 +188,7 @@ fn show_progress(bar: &ProgressBar, p: &Progress, started: Instant) {
             provider,
             note,
         } => {
-            if let Some(n) = note {
+            if let (Some(n), true) = (note, json) {
                 bar.suspend(|| eprintln!("vigil: note: {n}"));
             }
             let style = ProgressStyle::with_template(

@@ -20,8 +20,7 @@ use crate::model::{
     ClipOutput, Device, ExecutionProvider, Extractor, InputContract, Pack, ScorerSpec, TOP_K,
 };
 use crate::video::{
-    ClipAssembler, ClipSpan, DecodeStats, FrameDecoder, Scaler, SlotClock, SlotEvent, VideoError,
-    VideoInfo, open_video,
+    ClipReader, ClipSpan, ClipSpec, DecodeStats, VideoError, VideoInfo, open_video,
 };
 use crossbeam_channel::{Receiver, Sender, bounded};
 use ffmpeg_next as ff;
@@ -35,11 +34,11 @@ use std::time::Instant;
 pub struct ScoreOptions {
     /// Hardware to ask for.
     pub device: Device,
-    /// Clips per inference call (and per cache file).
-    pub batch_size: usize,
+    /// Clips per inference call (and per cache file); None: 4 on the CPU, 16 on CUDA.
+    pub batch_size: Option<usize>,
     /// Inference threads, each with its own session.
     pub workers: usize,
-    /// ONNX Runtime CPU threads per session (None: one per core).
+    /// ONNX Runtime CPU threads per session (None: the cores shared among the workers).
     pub intra_threads: Option<usize>,
     /// Cache root; None disables the cache.
     pub cache_root: Option<PathBuf>,
@@ -55,7 +54,7 @@ impl Default for ScoreOptions {
     fn default() -> Self {
         Self {
             device: Device::Auto,
-            batch_size: 4,
+            batch_size: None,
             workers: 1,
             intra_threads: None,
             cache_root: super::cache::default_cache_root(),
@@ -164,11 +163,22 @@ pub fn score_file(
         }
         None => {
             let runtime = crate::model::init_runtime()?;
+            let workers = opts.workers.max(1);
+            // Several CPU sessions each taking every core would only fight over them.
+            let intra = opts.intra_threads.or_else(|| {
+                (workers > 1).then(|| {
+                    std::thread::available_parallelism().map_or(1, |n| (n.get() / workers).max(1))
+                })
+            });
             let mut extractors = Vec::new();
-            for _ in 0..opts.workers.max(1) {
-                extractors.push(Extractor::new(pack, opts.device, opts.intra_threads)?);
+            for _ in 0..workers {
+                extractors.push(Extractor::new(pack, opts.device, intra)?);
             }
             let provider = extractors[0].execution_provider();
+            let batch_size = opts.batch_size.unwrap_or(match provider {
+                ExecutionProvider::Cpu => 4,
+                ExecutionProvider::Cuda => 16,
+            });
             let note = extractors[0].device_note().map(str::to_string);
             let estimate = info
                 .duration_s
@@ -188,7 +198,7 @@ pub fn score_file(
                 extractors,
                 &cached,
                 cache.as_ref(),
-                opts.batch_size.max(1),
+                batch_size.max(1),
                 cancel,
                 estimate,
                 clip_s,
@@ -459,7 +469,7 @@ fn run_threads(
     })
 }
 
-/// The decode thread: frames → model-sized RGB → clips → batches of uncached clips.
+/// The decode thread: clips of the file → batches of uncached clips.
 fn decode_loop(
     input: ff::format::context::Input,
     info: &VideoInfo,
@@ -469,120 +479,47 @@ fn decode_loop(
     batch_size: usize,
     stopped: &dyn Fn() -> bool,
 ) -> Result<DecodeSummary, PipelineError> {
-    let mut decoder = FrameDecoder::new(input, info)?;
-    let mut scaler = Scaler::new(contract.resize, contract.width, contract.height);
-    let frame_bytes = scaler.frame_bytes();
-    let clip_bytes = frame_bytes * contract.frames as usize;
-    let mut assembler = ClipAssembler::new(
-        SlotClock {
-            fps: contract.frame_rate,
-        },
-        contract.frames,
-    );
-
-    let mut held = ff::frame::Video::empty();
-    let mut incoming = ff::frame::Video::empty();
-    let mut held_rgb = vec![0u8; frame_bytes];
-    let mut held_rgb_valid = false;
-    // Clips being filled: the current one and at most one waiting for its end frame.
-    let mut building: Vec<(u64, Vec<u8>)> = Vec::with_capacity(2);
-    let mut batch = Batch {
+    let spec = ClipSpec {
+        frames: contract.frames,
+        fps: contract.frame_rate,
+        width: contract.width,
+        height: contract.height,
+        resize: contract.resize,
+    };
+    let mut reader = ClipReader::new(input, info, spec)?;
+    let clip_bytes =
+        contract.frames as usize * contract.width as usize * contract.height as usize * 3;
+    let new_batch = || Batch {
         clips: Vec::with_capacity(batch_size),
         pixels: Vec::with_capacity(batch_size * clip_bytes),
     };
+    let mut batch = new_batch();
     let mut spans = Vec::new();
-    let mut events = Vec::new();
-    let scale_err = |reason: String| VideoError::Scale {
-        path: info.path.clone(),
-        width: contract.width,
-        height: contract.height,
-        reason,
-    };
-
-    loop {
+    let wanted = |clip: u64| !cached.contains(&clip);
+    while let Some((span, pixels)) = reader.next_clip(&wanted)? {
         if stopped() {
             return Err(PipelineError::Cancelled);
         }
-        let time = decoder.next_frame(&mut incoming)?;
-        match time {
-            Some(t) => assembler.push_frame(t, &mut events),
-            None => assembler.finish(decoder.end_time_s(), &mut events),
+        spans.push(span);
+        let Some(pixels) = pixels else {
+            continue;
+        };
+        batch.clips.push(span);
+        batch.pixels.extend_from_slice(&pixels);
+        if batch.clips.len() == batch_size
+            && tx.send(std::mem::replace(&mut batch, new_batch())).is_err()
+        {
+            // Every worker has stopped; the caller learns why from them.
+            return Err(PipelineError::Cancelled);
         }
-        // Every event refers to the held frame (the one before `incoming`).
-        for ev in events.drain(..) {
-            match ev {
-                SlotEvent::Fill { clip, pos, .. } => {
-                    if cached.contains(&clip) {
-                        continue;
-                    }
-                    if !held_rgb_valid {
-                        scaler.convert(&held, &mut held_rgb).map_err(scale_err)?;
-                        held_rgb_valid = true;
-                    }
-                    let buf = match building.iter().position(|(c, _)| *c == clip) {
-                        Some(i) => &mut building[i].1,
-                        None => {
-                            building.push((clip, vec![0u8; clip_bytes]));
-                            &mut building
-                                .last_mut()
-                                .ok_or_else(|| {
-                                    PipelineError::Internal("clip buffer vanished".into())
-                                })?
-                                .1
-                        }
-                    };
-                    let at = pos as usize * frame_bytes;
-                    buf[at..at + frame_bytes].copy_from_slice(&held_rgb);
-                }
-                SlotEvent::Ready(span) => {
-                    spans.push(span);
-                    if cached.contains(&span.index) {
-                        continue;
-                    }
-                    let Some(i) = building.iter().position(|(c, _)| *c == span.index) else {
-                        return Err(PipelineError::Internal(format!(
-                            "clip {} finished without pixels",
-                            span.index
-                        )));
-                    };
-                    let (_, pixels) = building.swap_remove(i);
-                    batch.clips.push(span);
-                    batch.pixels.extend_from_slice(&pixels);
-                    if batch.clips.len() == batch_size {
-                        let full = std::mem::replace(
-                            &mut batch,
-                            Batch {
-                                clips: Vec::with_capacity(batch_size),
-                                pixels: Vec::with_capacity(batch_size * clip_bytes),
-                            },
-                        );
-                        if tx.send(full).is_err() {
-                            // Every worker has stopped; the caller learns why from them.
-                            return Err(PipelineError::Cancelled);
-                        }
-                    }
-                }
-            }
-        }
-        if time.is_none() {
-            break;
-        }
-        std::mem::swap(&mut held, &mut incoming);
-        held_rgb_valid = false;
     }
     if !batch.clips.is_empty() && tx.send(batch).is_err() {
         return Err(PipelineError::Cancelled);
     }
-    if decoder.stats().frames == 0 {
-        return Err(VideoError::NoFrames {
-            path: info.path.clone(),
-        }
-        .into());
-    }
     Ok(DecodeSummary {
         spans,
-        stats: decoder.stats().clone(),
-        end_s: decoder.end_time_s(),
+        stats: reader.stats().clone(),
+        end_s: reader.end_time_s(),
     })
 }
 

@@ -8,11 +8,13 @@
 mod clips;
 mod decode;
 mod probe;
+mod reader;
 mod scale;
 
 pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
 pub use decode::{DecodeStats, FrameDecoder};
 pub use probe::{VideoInfo, open_video};
+pub use reader::{ClipReader, ClipSpec, ReadClip};
 pub use scale::{ResizeRule, Scaler};
 
 use std::path::PathBuf;

@@ -1,0 +1,160 @@
+//! Decoding a file straight into fixed-rate, fixed-size clips of packed RGB.
+
+use super::{
+    ClipAssembler, ClipSpan, DecodeStats, FrameDecoder, ResizeRule, Scaler, SlotClock, SlotEvent,
+    VideoError, VideoInfo,
+};
+use ffmpeg_next as ff;
+use std::collections::VecDeque;
+
+/// What a clip is made of: plain numbers, so that this module needs no model types.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClipSpec {
+    /// Frames per clip.
+    pub frames: u32,
+    /// Frame rate the footage is resampled to.
+    pub fps: f64,
+    /// Output width in pixels.
+    pub width: u32,
+    /// Output height in pixels.
+    pub height: u32,
+    /// How frames are brought to `width`×`height`.
+    pub resize: ResizeRule,
+}
+
+/// A finished clip: where it lies, and its pixels (`frames` × `height` × `width` × 3 bytes) when
+/// they were asked for.
+pub type ReadClip = (ClipSpan, Option<Vec<u8>>);
+
+/// Yields a file's clips in order. A source frame is converted to RGB only when a slot of a
+/// wanted clip shows it, so skipping clips (already cached, say) costs decoding only.
+pub struct ClipReader {
+    decoder: FrameDecoder,
+    scaler: Scaler,
+    assembler: ClipAssembler,
+    info_path: std::path::PathBuf,
+    spec: ClipSpec,
+    held: ff::frame::Video,
+    incoming: ff::frame::Video,
+    held_rgb: Vec<u8>,
+    held_rgb_valid: bool,
+    /// Clips being filled: the current one and at most one waiting for its end frame.
+    building: Vec<(u64, Vec<u8>)>,
+    ready: VecDeque<ReadClip>,
+    events: Vec<SlotEvent>,
+    done: bool,
+}
+
+impl ClipReader {
+    /// Starts reading the opened `input` described by `info`.
+    pub fn new(
+        input: ff::format::context::Input,
+        info: &VideoInfo,
+        spec: ClipSpec,
+    ) -> Result<Self, VideoError> {
+        let scaler = Scaler::new(spec.resize, spec.width, spec.height);
+        let frame_bytes = scaler.frame_bytes();
+        Ok(Self {
+            decoder: FrameDecoder::new(input, info)?,
+            scaler,
+            assembler: ClipAssembler::new(SlotClock { fps: spec.fps }, spec.frames),
+            info_path: info.path.clone(),
+            spec,
+            held: ff::frame::Video::empty(),
+            incoming: ff::frame::Video::empty(),
+            held_rgb: vec![0u8; frame_bytes],
+            held_rgb_valid: false,
+            building: Vec::with_capacity(2),
+            ready: VecDeque::new(),
+            events: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// What decoding has found so far.
+    pub fn stats(&self) -> &DecodeStats {
+        self.decoder.stats()
+    }
+
+    /// The decoded duration so far (the footage's, once the last clip has been read).
+    pub fn end_time_s(&self) -> f64 {
+        self.decoder.end_time_s()
+    }
+
+    /// The next clip, or `None` after the last. `wanted(index)` says whether the clip's pixels
+    /// are needed; it must give the same answer for a clip every time it is asked.
+    pub fn next_clip(
+        &mut self,
+        wanted: &dyn Fn(u64) -> bool,
+    ) -> Result<Option<ReadClip>, VideoError> {
+        while self.ready.is_empty() && !self.done {
+            let time = self.decoder.next_frame(&mut self.incoming)?;
+            match time {
+                Some(t) => self.assembler.push_frame(t, &mut self.events),
+                None => {
+                    if self.decoder.stats().frames == 0 {
+                        return Err(VideoError::NoFrames {
+                            path: self.info_path.clone(),
+                        });
+                    }
+                    self.assembler
+                        .finish(self.decoder.end_time_s(), &mut self.events);
+                    self.done = true;
+                }
+            }
+            self.apply_events(wanted)?;
+            if time.is_some() {
+                std::mem::swap(&mut self.held, &mut self.incoming);
+                self.held_rgb_valid = false;
+            }
+        }
+        Ok(self.ready.pop_front())
+    }
+
+    /// Carries out the assembler's instructions; every event refers to the held frame.
+    fn apply_events(&mut self, wanted: &dyn Fn(u64) -> bool) -> Result<(), VideoError> {
+        let frame_bytes = self.held_rgb.len();
+        let clip_bytes = frame_bytes * self.spec.frames as usize;
+        let mut events = std::mem::take(&mut self.events);
+        for ev in events.drain(..) {
+            match ev {
+                SlotEvent::Fill { clip, pos, .. } => {
+                    if !wanted(clip) {
+                        continue;
+                    }
+                    if !self.held_rgb_valid {
+                        self.scaler
+                            .convert(&self.held, &mut self.held_rgb)
+                            .map_err(|reason| VideoError::Scale {
+                                path: self.info_path.clone(),
+                                width: self.spec.width,
+                                height: self.spec.height,
+                                reason,
+                            })?;
+                        self.held_rgb_valid = true;
+                    }
+                    let i = match self.building.iter().position(|(c, _)| *c == clip) {
+                        Some(i) => i,
+                        None => {
+                            self.building.push((clip, vec![0u8; clip_bytes]));
+                            self.building.len() - 1
+                        }
+                    };
+                    let at = pos as usize * frame_bytes;
+                    self.building[i].1[at..at + frame_bytes].copy_from_slice(&self.held_rgb);
+                }
+                SlotEvent::Ready(span) => {
+                    let pixels = self
+                        .building
+                        .iter()
+                        .position(|(c, _)| *c == span.index)
+                        .map(|i| self.building.swap_remove(i).1);
+                    self.ready.push_back((span, pixels));
+                }
+            }
+        }
+        // Keep the allocation for the next frame.
+        self.events = events;
+        Ok(())
+    }
+}
