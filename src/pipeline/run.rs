@@ -103,6 +103,12 @@ enum WorkerMsg {
     Failed(PipelineError),
 }
 
+/// The decode thread's channel ends: batches out, emptied pixel buffers back.
+struct DecodeEnds {
+    tx: Sender<Batch>,
+    returned: Receiver<Vec<u8>>,
+}
+
 struct DecodeSummary {
     spans: Vec<ClipSpan>,
     stats: DecodeStats,
@@ -415,26 +421,31 @@ fn run_threads(
     std::thread::scope(|s| {
         let (batch_tx, batch_rx) = bounded::<Batch>(2);
         let (res_tx, res_rx) = bounded::<WorkerMsg>(extractors.len() * 2 + 2);
+        let (back_tx, back_rx) = bounded::<Vec<u8>>(extractors.len() + 2);
         let decode = std::thread::Builder::new()
             .name("vigil-decode".into())
             .spawn_scoped(s, || {
-                decode_loop(
-                    input, info, contract, cached, batch_tx, batch_size, &stopped,
-                )
+                let ends = DecodeEnds {
+                    tx: batch_tx,
+                    returned: back_rx,
+                };
+                decode_loop(input, info, contract, cached, ends, batch_size, &stopped)
             })
             .map_err(|e| PipelineError::Internal(format!("cannot start decode thread: {e}")))?;
         for (i, ex) in extractors.into_iter().enumerate() {
             let rx = batch_rx.clone();
             let tx = res_tx.clone();
+            let back = back_tx.clone();
             std::thread::Builder::new()
                 .name(format!("vigil-infer-{i}"))
-                .spawn_scoped(s, move || infer_loop(ex, rx, tx, cache, &stopped))
+                .spawn_scoped(s, move || infer_loop(ex, rx, tx, back, cache, &stopped))
                 .map_err(|e| {
                     PipelineError::Internal(format!("cannot start inference thread: {e}"))
                 })?;
         }
         drop(batch_rx);
         drop(res_tx);
+        drop(back_tx);
 
         let mut failure = None;
         let mut done = cached.len() as u64;
@@ -475,10 +486,11 @@ fn decode_loop(
     info: &VideoInfo,
     contract: &InputContract,
     cached: &HashSet<u64>,
-    tx: Sender<Batch>,
+    ends: DecodeEnds,
     batch_size: usize,
     stopped: &dyn Fn() -> bool,
 ) -> Result<DecodeSummary, PipelineError> {
+    let DecodeEnds { tx, returned } = ends;
     let spec = ClipSpec {
         frames: contract.frames,
         fps: contract.frame_rate,
@@ -489,9 +501,17 @@ fn decode_loop(
     let mut reader = ClipReader::new(input, info, spec)?;
     let clip_bytes =
         contract.frames as usize * contract.width as usize * contract.height as usize * 3;
+    // Pixel buffers come back from the workers (`returned`) and are reused, so memory stays
+    // flat however long the footage is.
     let new_batch = || Batch {
         clips: Vec::with_capacity(batch_size),
-        pixels: Vec::with_capacity(batch_size * clip_bytes),
+        pixels: returned.try_recv().map_or_else(
+            |_| Vec::with_capacity(batch_size * clip_bytes),
+            |mut v| {
+                v.clear();
+                v
+            },
+        ),
     };
     let mut batch = new_batch();
     let mut spans = Vec::new();
@@ -506,6 +526,7 @@ fn decode_loop(
         };
         batch.clips.push(span);
         batch.pixels.extend_from_slice(&pixels);
+        reader.recycle(pixels);
         if batch.clips.len() == batch_size
             && tx.send(std::mem::replace(&mut batch, new_batch())).is_err()
         {
@@ -528,6 +549,7 @@ fn infer_loop(
     mut extractor: Extractor,
     rx: Receiver<Batch>,
     tx: Sender<WorkerMsg>,
+    back: Sender<Vec<u8>>,
     cache: Option<&FeatureCache>,
     stopped: &dyn Fn() -> bool,
 ) {
@@ -550,6 +572,9 @@ fn infer_loop(
                 }
                 Ok(items)
             });
+        // Hand the pixel buffer back for reuse. A full channel only means the decoder already
+        // has spares (or has finished): this buffer is then simply freed.
+        let _ = back.try_send(batch.pixels);
         let msg = match result {
             Ok(items) => WorkerMsg::Done(items),
             Err(e) => WorkerMsg::Failed(e),

@@ -41,6 +41,9 @@ pub struct ClipReader {
     /// Clips being filled: the current one and at most one waiting for its end frame.
     building: Vec<(u64, Vec<u8>)>,
     ready: VecDeque<ReadClip>,
+    /// Clip buffers handed back by the caller, reused so that hours of footage do not mean
+    /// hours of 2 MB allocations and frees.
+    spare: Vec<Vec<u8>>,
     events: Vec<SlotEvent>,
     done: bool,
 }
@@ -66,6 +69,7 @@ impl ClipReader {
             held_rgb_valid: false,
             building: Vec::with_capacity(2),
             ready: VecDeque::new(),
+            spare: Vec::new(),
             events: Vec::new(),
             done: false,
         })
@@ -79,6 +83,13 @@ impl ClipReader {
     /// The decoded duration so far (the footage's, once the last clip has been read).
     pub fn end_time_s(&self) -> f64 {
         self.decoder.end_time_s()
+    }
+
+    /// Hands a clip's pixel buffer back for reuse once the caller has copied it.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if self.spare.len() < 2 {
+            self.spare.push(buf);
+        }
     }
 
     /// The next clip, or `None` after the last. `wanted(index)` says whether the clip's pixels
@@ -136,7 +147,9 @@ impl ClipReader {
                     let i = match self.building.iter().position(|(c, _)| *c == clip) {
                         Some(i) => i,
                         None => {
-                            self.building.push((clip, vec![0u8; clip_bytes]));
+                            let mut buf = self.spare.pop().unwrap_or_default();
+                            buf.resize(clip_bytes, 0);
+                            self.building.push((clip, buf));
                             self.building.len() - 1
                         }
                     };
