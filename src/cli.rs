@@ -8,9 +8,9 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "vigil", version, about, long_about = None)]
 pub struct Cli {
-    /// What to do.
+    /// What to do; without a command the review app opens.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
@@ -20,6 +20,28 @@ pub enum Command {
     Score(ScoreArgs),
     /// Show which ONNX Runtime, execution providers and model pack vigil would use.
     Doctor(DoctorArgs),
+    /// Open the review app with footage (and optionally a case file) loaded.
+    Open(OpenArgs),
+}
+
+/// `vigil open`.
+#[derive(Debug, clap::Args)]
+pub struct OpenArgs {
+    /// Footage to open as one case.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Case file to open, and to save to (created on first save if missing).
+    #[arg(long, value_name = "CASE")]
+    pub case: Option<PathBuf>,
+    /// Model pack folder (default: the i3d-k400 pack built by `make models`).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Where to run the network.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Hardware choice on the command line.

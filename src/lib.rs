@@ -7,6 +7,8 @@
 //! See `ARCHITECTURE.md` for the map.
 
 pub mod case;
+#[cfg(feature = "gui")]
+pub mod gui;
 pub mod model;
 pub mod pipeline;
 pub mod video;

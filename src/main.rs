@@ -12,7 +12,7 @@ mod cli;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use cli::{Cli, Command, DeviceArg, DoctorArgs, ScoreArgs};
+use cli::{Cli, Command, DeviceArg, DoctorArgs, OpenArgs, ScoreArgs};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -38,8 +38,16 @@ fn main() -> ExitCode {
 
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Score(args) => score(&args),
-        Command::Doctor(args) => doctor(&args),
+        Some(Command::Score(args)) => score(&args),
+        Some(Command::Doctor(args)) => doctor(&args),
+        Some(Command::Open(args)) => open(args),
+        None => open(OpenArgs {
+            files: Vec::new(),
+            case: None,
+            model: None,
+            device: DeviceArg::Auto,
+            cache_dir: None,
+        }),
     };
     ExitCode::from(code)
 }
@@ -109,7 +117,8 @@ fn score(args: &ScoreArgs) -> u8 {
     for (i, file) in args.files.iter().enumerate() {
         let bar = new_bar(file);
         let started = Instant::now();
-        let result = score_file(file, &pack, &opts, &cancel, &mut |p| {
+        let cancelled = || cancel.load(Ordering::SeqCst);
+        let result = score_file(file, &pack, &opts, &cancelled, &mut |p| {
             show_progress(&bar, &p, started, args.json);
         });
         bar.finish_and_clear();
@@ -162,6 +171,41 @@ fn score(args: &ScoreArgs) -> u8 {
         }
     }
     code
+}
+
+/// The review app. Errors inside the app are shown in the window; only a window that cannot
+/// open at all (no display) ends up here.
+#[cfg(feature = "gui")]
+fn open(args: OpenArgs) -> u8 {
+    use vigil::gui::{AppConfig, recent::RecentFiles};
+    let config = AppConfig {
+        files: args.files,
+        case_path: args.case,
+        model_dir: args.model.unwrap_or_else(model::default_pack_dir),
+        score_options: ScoreOptions {
+            device: device_of(args.device),
+            cache_root: args.cache_dir.or_else(default_cache_root),
+            ..ScoreOptions::default()
+        },
+        recent_path: RecentFiles::default_path(),
+    };
+    match vigil::gui::run(config) {
+        Ok(()) => 0,
+        Err(e) => {
+            // eframe's error is neither Send nor std::error::Error, so no anyhow context here.
+            eprintln!("vigil: error: cannot open the review window (is there a display?): {e}");
+            EXIT_OTHER
+        }
+    }
+}
+
+/// Built without the `gui` feature: say so.
+#[cfg(not(feature = "gui"))]
+fn open(_args: OpenArgs) -> u8 {
+    eprintln!(
+        "vigil: error: this build has no review app (built without the `gui` feature); use `vigil score`"
+    );
+    EXIT_OTHER
 }
 
 fn new_bar(file: &std::path::Path) -> ProgressBar {

@@ -11,6 +11,7 @@ mod novelty;
 mod report;
 mod run;
 mod scores;
+mod worker;
 
 pub use cache::{FeatureCache, default_cache_root};
 pub use novelty::{NoveltyOutcome, novelty_scores};
@@ -20,6 +21,7 @@ pub use report::{
 };
 pub use run::{Progress, ScoreOptions, score_file};
 pub use scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
+pub use worker::{ScoreCommand, ScoreEvent, ScoringWorker};
 
 use crate::model::ModelError;
 use crate::video::VideoError;

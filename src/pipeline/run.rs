@@ -116,13 +116,13 @@ struct DecodeSummary {
 }
 
 /// Scores one video file with `pack`: decodes it, runs (or reads from the cache) every clip's
-/// features, and applies the pack's scorer. `cancel` stops the run at the next frame or batch;
-/// what was computed stays in the cache.
+/// features, and applies the pack's scorer. When `cancelled()` turns true the run stops at the
+/// next clip or batch with [`PipelineError::Cancelled`]; what was computed stays in the cache.
 pub fn score_file(
     path: &Path,
     pack: &Pack,
     opts: &ScoreOptions,
-    cancel: &AtomicBool,
+    cancelled: &(dyn Fn() -> bool + Sync),
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ScoreReport, PipelineError> {
     let t0 = Instant::now();
@@ -205,7 +205,7 @@ pub fn score_file(
                 &cached,
                 cache.as_ref(),
                 batch_size.max(1),
-                cancel,
+                cancelled,
                 estimate,
                 clip_s,
                 &mut outputs,
@@ -408,7 +408,7 @@ fn run_threads(
     cached: &HashSet<u64>,
     cache: Option<&FeatureCache>,
     batch_size: usize,
-    cancel: &AtomicBool,
+    cancelled: &(dyn Fn() -> bool + Sync),
     estimate: u64,
     clip_s: f64,
     outputs: &mut BTreeMap<u64, ClipOutput>,
@@ -417,7 +417,7 @@ fn run_threads(
 ) -> Result<DecodeSummary, PipelineError> {
     // Set by the caller (cancel) or by us when a worker fails; every thread checks it.
     let stop = AtomicBool::new(false);
-    let stopped = || stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed);
+    let stopped = || stop.load(Ordering::Relaxed) || cancelled();
     std::thread::scope(|s| {
         let (batch_tx, batch_rx) = bounded::<Batch>(2);
         let (res_tx, res_rx) = bounded::<WorkerMsg>(extractors.len() * 2 + 2);
@@ -473,7 +473,7 @@ fn run_threads(
         if let Some(e) = failure {
             return Err(e);
         }
-        if cancel.load(Ordering::Relaxed) {
+        if cancelled() {
             return Err(PipelineError::Cancelled);
         }
         decoded

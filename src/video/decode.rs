@@ -93,6 +93,35 @@ impl FrameDecoder {
         })
     }
 
+    /// The first frame's timestamp in stream ticks, once a frame has been decoded.
+    pub fn origin_ticks(&self) -> Option<i64> {
+        self.origin
+    }
+
+    /// Seconds per stream tick (the stream's time base).
+    pub fn seconds_per_tick(&self) -> f64 {
+        self.seconds_per_tick
+    }
+
+    /// Repositions at the last keyframe at or before `time_s` (seconds since the first frame,
+    /// which must have been decoded already); the frames decoded next start there. Times stay on
+    /// the same clock. Frame counts in [`DecodeStats`] stop meaning "frames so far" after a seek.
+    pub fn seek(&mut self, time_s: f64) -> Result<(), VideoError> {
+        let origin_s = self.origin.unwrap_or(0) as f64 * self.seconds_per_tick;
+        let ts = ((origin_s + time_s.max(0.0)) * f64::from(ff::ffi::AV_TIME_BASE)).floor() as i64;
+        self.input.seek(ts, ..ts).map_err(|e| VideoError::Decode {
+            path: self.path.clone(),
+            reason: format!("seek to {time_s:.3} s failed: {e}"),
+        })?;
+        self.decoder.flush();
+        self.pending = None;
+        self.flushing = false;
+        self.finished = false;
+        // The clock may now run from an earlier time than the last frame shown.
+        self.last_time_s = 0.0;
+        Ok(())
+    }
+
     /// What decoding has found so far.
     pub fn stats(&self) -> &DecodeStats {
         &self.stats
@@ -205,7 +234,7 @@ impl FrameDecoder {
         let time_s = if first {
             0.0
         } else {
-            time_s.max(self.last_time_s)
+            time_s.max(self.last_time_s).max(0.0)
         };
         let pkt_duration = frame.packet().duration;
         let delta = time_s - self.last_time_s;

@@ -7,12 +7,14 @@
 
 mod clips;
 mod decode;
+mod preview;
 mod probe;
 mod reader;
 mod scale;
 
 pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
 pub use decode::{DecodeStats, FrameDecoder};
+pub use preview::{PreviewEvent, PreviewFrame, PreviewInfo, PreviewWorker};
 pub use probe::{VideoInfo, open_video};
 pub use reader::{ClipReader, ClipSpec, ReadClip};
 pub use scale::{ResizeRule, Scaler};

@@ -80,6 +80,8 @@ pub struct VideoInfo {
     pub width: u32,
     /// Coded picture height in pixels.
     pub height: u32,
+    /// Sample (pixel) aspect ratio as (numerator, denominator); (0, 1) when unknown (square).
+    pub sample_aspect: (i32, i32),
     /// Index of the video stream that is decoded.
     pub stream_index: usize,
     /// Stream time base as (numerator, denominator).
@@ -221,7 +223,7 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
         });
     }
 
-    let (width, height) = {
+    let (width, height, sample_aspect) = {
         // The coded size lives in the decoder context built from the stream parameters.
         let ctx = ff::codec::context::Context::from_parameters(params).map_err(|e| {
             VideoError::Decode {
@@ -233,7 +235,12 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
             path: shown.clone(),
             reason: e.to_string(),
         })?;
-        (dec.width(), dec.height())
+        let sar = dec.aspect_ratio();
+        (
+            dec.width(),
+            dec.height(),
+            (sar.numerator(), sar.denominator()),
+        )
     };
 
     let tb = stream.time_base();
@@ -268,6 +275,7 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
         codec,
         width,
         height,
+        sample_aspect,
         stream_index: stream.index(),
         time_base: (tb.numerator(), tb.denominator()),
         fps,

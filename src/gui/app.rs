@@ -1,0 +1,939 @@
+//! The review app's state and frame loop. Panels draw from the state and push [`Command`]s;
+//! the commands run at the end of the frame, so no panel mutates what another is drawing.
+
+use super::dialogs::{DialogResult, Dialogs};
+use super::panels;
+use super::player::{Player, SPEEDS};
+use super::recent::RecentFiles;
+use super::timeline::{TimelineAction, TimelineInput, TimelineView, timeline_ui};
+use crate::case::{Case, Mark, MarkKind, now_utc};
+use crate::model::Pack;
+use crate::pipeline::{
+    Peak, Progress, ScoreEvent, ScoreOptions, ScoreReport, ScoringWorker, find_peaks,
+};
+use crate::video::ClipSpan;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How the app starts.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Footage to open at start.
+    pub files: Vec<PathBuf>,
+    /// A case file to open (and to save to).
+    pub case_path: Option<PathBuf>,
+    /// The model pack to score with.
+    pub model_dir: PathBuf,
+    /// Scoring options (device, cache, …).
+    pub score_options: ScoreOptions,
+    /// Where the recent-files list lives; None keeps it in memory only (tests).
+    pub recent_path: Option<PathBuf>,
+}
+
+/// Where a file is in its scoring.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileStatus {
+    /// Waiting for the scorer.
+    Queued,
+    /// Being hashed.
+    Hashing,
+    /// Being scored.
+    Scoring {
+        /// Clips done.
+        done: u64,
+        /// Clips expected.
+        estimate: u64,
+        /// Footage seconds done.
+        video_s: f64,
+        /// Execution provider.
+        provider: String,
+        /// When scoring started, for the rate and ETA.
+        started: Instant,
+    },
+    /// Scores are in.
+    Ready,
+    /// Could not be scored (plain words).
+    Failed(String),
+    /// Scoring was cancelled.
+    Cancelled,
+}
+
+/// One file of the case as the app sees it.
+pub struct FileView {
+    /// The footage.
+    pub path: PathBuf,
+    /// Scoring status.
+    pub status: FileStatus,
+    /// The scores, once in.
+    pub report: Option<ScoreReport>,
+    /// Clip spans of the report.
+    pub spans: Vec<ClipSpan>,
+    /// Clip starts, ends and scores, for the timeline.
+    pub starts: Vec<f64>,
+    /// See `starts`.
+    pub ends: Vec<f64>,
+    /// See `starts`.
+    pub scores: Vec<f32>,
+    /// Flagged spans under the current settings, highest first.
+    pub peaks: Vec<Peak>,
+}
+
+impl FileView {
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            status: FileStatus::Queued,
+            report: None,
+            spans: Vec::new(),
+            starts: Vec::new(),
+            ends: Vec::new(),
+            scores: Vec::new(),
+            peaks: Vec::new(),
+        }
+    }
+
+    /// File name for lists.
+    pub fn name(&self) -> String {
+        self.path.file_name().map_or_else(
+            || self.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+
+    fn set_report(&mut self, report: ScoreReport) {
+        self.spans = report
+            .clips
+            .iter()
+            .map(|c| ClipSpan {
+                index: c.index,
+                start_s: c.start_s,
+                end_s: c.end_s,
+                start_frame: c.start_frame,
+                end_frame: c.end_frame,
+                padded_slots: c.padded_frames,
+            })
+            .collect();
+        self.starts = report.clips.iter().map(|c| c.start_s).collect();
+        self.ends = report.clips.iter().map(|c| c.end_s).collect();
+        self.scores = report.clips.iter().map(|c| c.score).collect();
+        self.report = Some(report);
+        self.status = FileStatus::Ready;
+    }
+
+    /// Footage duration, once scored.
+    pub fn duration_s(&self) -> Option<f64> {
+        self.report.as_ref().map(|r| r.video.duration_s)
+    }
+}
+
+/// A mark being written in the mark dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkDraft {
+    /// Incident or false alarm.
+    pub kind: MarkKind,
+    /// Start, seconds.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// Label (incident class).
+    pub label: String,
+    /// Note.
+    pub note: String,
+}
+
+/// Everything the user can ask for. Panels return these; the app runs them after drawing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Add footage to the case and score it.
+    OpenFiles(Vec<PathBuf>),
+    /// Show the native "open footage" dialog.
+    OpenFilesDialog,
+    /// Show the native "open case" dialog.
+    OpenCaseDialog,
+    /// Open a case file.
+    OpenCase(PathBuf),
+    /// Save the case (asks where the first time).
+    SaveCase,
+    /// Save the case under a new name.
+    SaveCaseAs,
+    /// Save to this path.
+    SaveCaseTo(PathBuf),
+    /// Ask where to write the UCF-Crime annotation file.
+    ExportAnnotationsDialog,
+    /// Write the annotation file here.
+    ExportAnnotationsTo(PathBuf),
+    /// Show this file.
+    Select(usize),
+    /// Move the cursor to this time.
+    Seek(f64),
+    /// Step this many frames.
+    StepFrames(i64),
+    /// Step this many seconds.
+    StepSeconds(f64),
+    /// Play or pause.
+    TogglePlay,
+    /// Pause.
+    Pause,
+    /// Playback speed.
+    SetSpeed(f64),
+    /// Next faster speed (playing if paused).
+    Faster,
+    /// Next slower speed; when paused, one second back.
+    Slower,
+    /// Go to the start of flagged span `i` (rank order).
+    JumpToPeak(usize),
+    /// The next flagged span after the cursor, in time.
+    NextPeak,
+    /// The previous flagged span before the cursor.
+    PrevPeak,
+    /// Flagging threshold.
+    SetThreshold(f32),
+    /// Merge gap, seconds.
+    SetMergeGap(f64),
+    /// Minimum span, seconds.
+    SetMinSpan(f64),
+    /// Cancel scoring.
+    CancelScoring,
+    /// Open the mark dialog for a new mark.
+    BeginMark(MarkKind),
+    /// Store the mark in the dialog.
+    SaveMark,
+    /// Close the mark dialog.
+    DiscardMark,
+    /// Delete mark `i` of the case.
+    DeleteMark(usize),
+    /// Zoom the timeline (factor < 1 zooms in).
+    ZoomTimeline(f64),
+    /// Show the whole footage on the timeline.
+    FitTimeline,
+    /// Forget error `i`.
+    DismissError(usize),
+    /// Show or hide the keyboard help.
+    ToggleHelp,
+}
+
+/// The review app.
+pub struct VigilApp {
+    /// The case under review.
+    pub case: Case,
+    /// Where the case is saved, once it has been.
+    pub case_path: Option<PathBuf>,
+    /// The files of the case, index-aligned with `case.files`.
+    pub files: Vec<FileView>,
+    /// The file shown.
+    pub selected: Option<usize>,
+    /// The player.
+    pub player: Player,
+    /// The visible part of the timeline.
+    pub timeline: TimelineView,
+    /// Problems to tell the user, once each.
+    pub errors: Vec<String>,
+    /// Keyboard help shown?
+    pub show_help: bool,
+    /// The mark dialog's content, while open.
+    pub mark_draft: Option<MarkDraft>,
+    /// Clip under the mouse on the timeline.
+    pub hovered_clip: Option<usize>,
+    /// Recent files.
+    pub recent: RecentFiles,
+    /// True when the case changed since it was saved.
+    pub dirty: bool,
+    scoring: Option<ScoringWorker>,
+    dialogs: Dialogs,
+    pending: Vec<Command>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl VigilApp {
+    /// Builds the app for `ctx`, opening the configured case and files. Never fails: problems
+    /// (no model pack, unreadable case) become error lines in the window.
+    pub fn new(ctx: &egui::Context, config: AppConfig) -> Self {
+        let repaint_ctx = ctx.clone();
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_ctx.request_repaint());
+        let mut errors = Vec::new();
+        let scoring = match Pack::load(&config.model_dir) {
+            Ok(pack) => {
+                let w = Arc::clone(&wake);
+                match ScoringWorker::spawn(pack, config.score_options.clone(), move || w()) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        errors.push(format!("cannot start the scoring thread: {e}"));
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                errors.push(format!("{e}. Footage can be watched, but not scored."));
+                None
+            }
+        };
+        let mut app = Self {
+            case: Case::default(),
+            case_path: None,
+            files: Vec::new(),
+            selected: None,
+            player: Player::default(),
+            timeline: TimelineView::fit(1.0),
+            errors,
+            show_help: false,
+            mark_draft: None,
+            hovered_clip: None,
+            recent: RecentFiles::load(config.recent_path.clone()),
+            dirty: false,
+            scoring,
+            dialogs: Dialogs::new(Arc::clone(&wake)),
+            pending: Vec::new(),
+            wake,
+        };
+        if let Some(case) = &config.case_path {
+            if case.exists() {
+                app.open_case(case);
+            } else {
+                app.case_path = Some(case.clone());
+            }
+        }
+        if !config.files.is_empty() {
+            app.open_files(&config.files);
+        }
+        app
+    }
+
+    /// Queues a command to run at the end of the frame.
+    pub fn push(&mut self, c: Command) {
+        self.pending.push(c);
+    }
+
+    /// Runs the queued commands now (the frame loop does this; tests may too).
+    pub fn run_commands(&mut self) {
+        let commands = std::mem::take(&mut self.pending);
+        for c in commands {
+            self.execute(c);
+        }
+    }
+
+    /// The file shown, if any.
+    pub fn current(&self) -> Option<&FileView> {
+        self.selected.and_then(|i| self.files.get(i))
+    }
+
+    fn error(&mut self, message: String) {
+        if !self.errors.contains(&message) {
+            self.errors.push(message);
+        }
+    }
+
+    fn open_files(&mut self, paths: &[PathBuf]) {
+        let mut first_new = None;
+        for p in paths {
+            let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            let i = self.case.add_file(&p);
+            if i == self.files.len() {
+                self.files.push(FileView::new(p.clone()));
+                self.dirty = true;
+                first_new.get_or_insert(i);
+                self.queue_scoring(i);
+            }
+            self.recent.add(&p);
+        }
+        if let Some(i) = first_new.or(self.selected.is_none().then_some(0)) {
+            self.select(i, 0.0);
+        }
+    }
+
+    fn queue_scoring(&mut self, i: usize) {
+        let path = self.files[i].path.clone();
+        match &self.scoring {
+            Some(s) if s.score(path) => self.files[i].status = FileStatus::Queued,
+            Some(_) => {
+                self.files[i].status = FileStatus::Failed("the scoring queue is full".into());
+            }
+            None => self.files[i].status = FileStatus::Failed("no model pack to score with".into()),
+        }
+    }
+
+    fn open_case(&mut self, path: &Path) {
+        match Case::load(path) {
+            Ok(case) => {
+                self.player.close();
+                self.files = case
+                    .files
+                    .iter()
+                    .map(|f| FileView::new(f.path.clone()))
+                    .collect();
+                let view = case.view.clone();
+                self.case = case;
+                self.case_path = Some(path.to_path_buf());
+                self.dirty = false;
+                for i in 0..self.files.len() {
+                    self.queue_scoring(i);
+                }
+                if let Some(sel) = view.selected.filter(|&s| s < self.files.len()) {
+                    self.select(sel, view.position_s);
+                    if let Some((a, b)) = view.timeline {
+                        self.timeline = TimelineView { x0: a, x1: b };
+                    }
+                }
+                self.recent.add(path);
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn select(&mut self, i: usize, position_s: f64) {
+        if i >= self.files.len() {
+            return;
+        }
+        self.selected = Some(i);
+        let path = self.files[i].path.clone();
+        self.player.open(&path, position_s, Arc::clone(&self.wake));
+        self.player.position_s = position_s;
+        self.timeline = TimelineView::fit(self.files[i].duration_s().unwrap_or(1.0));
+    }
+
+    fn recompute_peaks(&mut self) {
+        let (t, g, m) = (
+            self.case.threshold,
+            self.case.merge_gap_s,
+            self.case.min_span_s,
+        );
+        for f in &mut self.files {
+            f.peaks = find_peaks(&f.spans, &f.scores, t, g, m);
+        }
+    }
+
+    /// Drains the scoring thread's events into the file list.
+    pub fn poll_scoring(&mut self) {
+        let Some(worker) = &self.scoring else { return };
+        let mut events = Vec::new();
+        while let Some(e) = worker.try_event() {
+            events.push(e);
+        }
+        for e in events {
+            let path = match &e {
+                ScoreEvent::Progress { path, .. }
+                | ScoreEvent::Done { path, .. }
+                | ScoreEvent::Failed { path, .. }
+                | ScoreEvent::Cancelled { path } => path.clone(),
+            };
+            let Some(i) = self.files.iter().position(|f| f.path == path) else {
+                continue;
+            };
+            match e {
+                ScoreEvent::Progress { progress, .. } => {
+                    let f = &mut self.files[i];
+                    f.status = match (progress, &f.status) {
+                        (Progress::Hashing, _) => FileStatus::Hashing,
+                        (
+                            Progress::Started {
+                                clips_estimate,
+                                clips_cached,
+                                provider,
+                                ..
+                            },
+                            _,
+                        ) => FileStatus::Scoring {
+                            done: clips_cached,
+                            estimate: clips_estimate,
+                            video_s: 0.0,
+                            provider: provider.short().to_string(),
+                            started: Instant::now(),
+                        },
+                        (
+                            Progress::Clips {
+                                done,
+                                estimate,
+                                video_s,
+                            },
+                            FileStatus::Scoring {
+                                provider, started, ..
+                            },
+                        ) => FileStatus::Scoring {
+                            done,
+                            estimate,
+                            video_s,
+                            provider: provider.clone(),
+                            started: *started,
+                        },
+                        (Progress::Clips { .. }, s) => s.clone(),
+                    };
+                }
+                ScoreEvent::Done { report, .. } => {
+                    let report = *report;
+                    if let Some(note) = &report.device_note {
+                        tracing::info!("{note}");
+                    }
+                    let case_file = &mut self.case.files[i];
+                    case_file.sha256 = Some(report.video.sha256.clone());
+                    case_file.frames = Some(report.video.frames);
+                    case_file.scores_model = Some(format!(
+                        "{} {}",
+                        report.model.id, report.model.manifest_sha256
+                    ));
+                    for w in &report.video.warnings {
+                        let msg = format!("{}: {w}", self.files[i].name());
+                        self.error(msg);
+                    }
+                    let f = &mut self.files[i];
+                    f.set_report(report);
+                    if self.selected == Some(i) {
+                        let d = self.files[i].duration_s().unwrap_or(1.0);
+                        if self.timeline.x1 <= 1.0 + 1e-9 || self.timeline.x1 > d {
+                            self.timeline = TimelineView::fit(d);
+                        }
+                    }
+                    self.recompute_peaks();
+                }
+                ScoreEvent::Failed { error, .. } => {
+                    self.files[i].status = FileStatus::Failed(error.clone());
+                    self.error(error);
+                }
+                ScoreEvent::Cancelled { .. } => self.files[i].status = FileStatus::Cancelled,
+            }
+        }
+    }
+
+    fn execute(&mut self, c: Command) {
+        match c {
+            Command::OpenFiles(paths) => self.open_files(&paths),
+            Command::OpenFilesDialog => self.dialogs.open_footage(),
+            Command::OpenCaseDialog => self.dialogs.open_case(),
+            Command::OpenCase(p) => self.open_case(&p),
+            Command::SaveCase => match self.case_path.clone() {
+                Some(p) => self.save_case(&p),
+                None => self.dialogs.save_case(),
+            },
+            Command::SaveCaseAs => self.dialogs.save_case(),
+            Command::SaveCaseTo(p) => self.save_case(&p),
+            Command::ExportAnnotationsDialog => self.dialogs.export_annotations(),
+            Command::ExportAnnotationsTo(p) => {
+                let text = self.case.ucf_annotations();
+                if let Err(e) = crate::case::write_atomic(&p, text.as_bytes()) {
+                    self.error(format!("cannot write {}: {e}", p.display()));
+                }
+            }
+            Command::Select(i) => {
+                if self.selected != Some(i) {
+                    self.select(i, 0.0);
+                }
+            }
+            Command::Seek(t) => self.player.seek(t),
+            Command::StepFrames(n) => self.player.step_frames(n),
+            Command::StepSeconds(s) => {
+                self.player.playing = false;
+                let t = self.player.position_s + s;
+                self.player.seek(t);
+            }
+            Command::TogglePlay => self.player.toggle_play(),
+            Command::Pause => self.player.playing = false,
+            Command::SetSpeed(s) => {
+                self.player.speed = s.clamp(SPEEDS[0], SPEEDS[SPEEDS.len() - 1])
+            }
+            Command::Faster => {
+                if self.player.playing {
+                    let next = SPEEDS
+                        .iter()
+                        .copied()
+                        .find(|&s| s > self.player.speed + 1e-9);
+                    self.player.speed = next.unwrap_or(SPEEDS[SPEEDS.len() - 1]);
+                } else {
+                    self.player.toggle_play();
+                }
+            }
+            Command::Slower => {
+                if self.player.playing {
+                    let prev = SPEEDS
+                        .iter()
+                        .rev()
+                        .copied()
+                        .find(|&s| s < self.player.speed - 1e-9);
+                    self.player.speed = prev.unwrap_or(SPEEDS[0]);
+                } else {
+                    let t = self.player.position_s - 1.0;
+                    self.player.seek(t);
+                }
+            }
+            Command::JumpToPeak(i) => {
+                if let Some(p) = self.current().and_then(|f| f.peaks.get(i)) {
+                    let t = p.start_s;
+                    self.player.playing = false;
+                    self.player.seek(t);
+                    self.follow_cursor();
+                }
+            }
+            Command::NextPeak | Command::PrevPeak => {
+                let forward = c == Command::NextPeak;
+                if let Some(t) = self.neighbour_peak(forward) {
+                    self.player.playing = false;
+                    self.player.seek(t);
+                    self.follow_cursor();
+                }
+            }
+            Command::SetThreshold(t) => {
+                self.case.threshold = t.clamp(0.0, 1.0);
+                self.dirty = true;
+                self.recompute_peaks();
+            }
+            Command::SetMergeGap(g) => {
+                self.case.merge_gap_s = g.max(0.0);
+                self.dirty = true;
+                self.recompute_peaks();
+            }
+            Command::SetMinSpan(m) => {
+                self.case.min_span_s = m.max(0.0);
+                self.dirty = true;
+                self.recompute_peaks();
+            }
+            Command::CancelScoring => {
+                if let Some(s) = &self.scoring {
+                    s.cancel();
+                }
+            }
+            Command::BeginMark(kind) => self.begin_mark(kind),
+            Command::SaveMark => self.save_mark(),
+            Command::DiscardMark => self.mark_draft = None,
+            Command::DeleteMark(i) => {
+                if i < self.case.marks.len() {
+                    self.case.marks.remove(i);
+                    self.dirty = true;
+                }
+            }
+            Command::ZoomTimeline(f) => {
+                if let Some(d) = self.current().and_then(FileView::duration_s) {
+                    let center = self.player.position_s;
+                    self.timeline.zoom(f, center, d);
+                }
+            }
+            Command::FitTimeline => {
+                if let Some(d) = self.current().and_then(FileView::duration_s) {
+                    self.timeline = TimelineView::fit(d);
+                }
+            }
+            Command::DismissError(i) => {
+                if i < self.errors.len() {
+                    self.errors.remove(i);
+                }
+            }
+            Command::ToggleHelp => self.show_help = !self.show_help,
+        }
+    }
+
+    fn follow_cursor(&mut self) {
+        if let Some(d) = self.current().and_then(FileView::duration_s) {
+            let t = self.player.position_s;
+            self.timeline.follow(t, d);
+        }
+    }
+
+    /// Start of the flagged span after (or before) the cursor, in time order.
+    fn neighbour_peak(&self, forward: bool) -> Option<f64> {
+        let f = self.current()?;
+        let t = self.player.position_s;
+        let mut starts: Vec<f64> = f.peaks.iter().map(|p| p.start_s).collect();
+        starts.sort_by(f64::total_cmp);
+        if forward {
+            starts.into_iter().find(|&s| s > t + 1e-3)
+        } else {
+            starts.into_iter().rev().find(|&s| s < t - 1e-3)
+        }
+    }
+
+    fn begin_mark(&mut self, kind: MarkKind) {
+        let Some(f) = self.current() else { return };
+        let t = self.player.position_s;
+        let (start_s, end_s) = f
+            .peaks
+            .iter()
+            .find(|p| p.start_s <= t + 1e-6 && t <= p.end_s)
+            .map_or_else(
+                || {
+                    (
+                        (t - 2.0).max(0.0),
+                        (t + 2.0).min(f.duration_s().unwrap_or(t + 2.0)),
+                    )
+                },
+                |p| (p.start_s, p.end_s),
+            );
+        self.mark_draft = Some(MarkDraft {
+            kind,
+            start_s,
+            end_s,
+            label: String::new(),
+            note: String::new(),
+        });
+    }
+
+    fn save_mark(&mut self) {
+        let Some(draft) = self.mark_draft.take() else {
+            return;
+        };
+        let Some(i) = self.selected else { return };
+        let Some(sha) = self.case.files.get(i).and_then(|f| f.sha256.clone()) else {
+            self.error("a mark needs the file's SHA-256; wait until it is scored".into());
+            self.mark_draft = Some(draft);
+            return;
+        };
+        let (a, b) = if draft.start_s <= draft.end_s {
+            (draft.start_s, draft.end_s)
+        } else {
+            (draft.end_s, draft.start_s)
+        };
+        let (start_frame, end_frame) = match &self.player.info {
+            Some(info) => (info.frame_at(a), info.frame_at((b - 1e-6).max(a))),
+            None => (0, 0),
+        };
+        self.case.marks.push(Mark {
+            file_sha256: sha,
+            start_s: a,
+            end_s: b,
+            start_frame,
+            end_frame,
+            kind: draft.kind,
+            label: draft.label.trim().to_string(),
+            note: draft.note.trim().to_string(),
+            created_utc: now_utc(),
+        });
+        self.dirty = true;
+    }
+
+    fn save_case(&mut self, path: &Path) {
+        self.case.view.selected = self.selected;
+        self.case.view.position_s = self.player.position_s;
+        self.case.view.timeline = Some((self.timeline.x0, self.timeline.x1));
+        match self.case.save(path) {
+            Ok(()) => {
+                self.case_path = Some(path.to_path_buf());
+                self.dirty = false;
+                self.recent.add(path);
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    /// Keyboard shortcuts, unless a text field has the keyboard.
+    fn keyboard(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        use egui::Key;
+        let mut out = Vec::new();
+        ctx.input(|i| {
+            let shift = i.modifiers.shift;
+            let cmd = i.modifiers.command;
+            let pressed = |k: Key| i.key_pressed(k);
+            if pressed(Key::Space) {
+                out.push(Command::TogglePlay);
+            }
+            if pressed(Key::K) {
+                out.push(Command::Pause);
+            }
+            if pressed(Key::ArrowLeft) {
+                out.push(if cmd {
+                    Command::StepSeconds(-10.0)
+                } else if shift {
+                    Command::StepSeconds(-1.0)
+                } else {
+                    Command::StepFrames(-1)
+                });
+            }
+            if pressed(Key::ArrowRight) {
+                out.push(if cmd {
+                    Command::StepSeconds(10.0)
+                } else if shift {
+                    Command::StepSeconds(1.0)
+                } else {
+                    Command::StepFrames(1)
+                });
+            }
+            if pressed(Key::J) {
+                out.push(Command::Slower);
+            }
+            if pressed(Key::L) {
+                out.push(Command::Faster);
+            }
+            if pressed(Key::N) {
+                out.push(Command::NextPeak);
+            }
+            if pressed(Key::P) {
+                out.push(Command::PrevPeak);
+            }
+            if pressed(Key::Home) {
+                out.push(Command::Seek(0.0));
+            }
+            if pressed(Key::End) {
+                out.push(Command::Seek(f64::MAX));
+            }
+            if pressed(Key::Plus) || pressed(Key::Equals) {
+                out.push(Command::ZoomTimeline(0.5));
+            }
+            if pressed(Key::Minus) {
+                out.push(Command::ZoomTimeline(2.0));
+            }
+            if pressed(Key::F1) || pressed(Key::Questionmark) || pressed(Key::H) {
+                out.push(Command::ToggleHelp);
+            }
+            if pressed(Key::M) {
+                out.push(Command::BeginMark(MarkKind::Incident));
+            }
+            if cmd && pressed(Key::S) {
+                out.push(Command::SaveCase);
+            }
+            if cmd && pressed(Key::O) {
+                out.push(Command::OpenFilesDialog);
+            }
+            if pressed(Key::Escape) {
+                out.push(Command::DiscardMark);
+            }
+        });
+        self.pending.extend(out);
+    }
+
+    /// One frame: drain workers, draw, run commands.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll_scoring();
+        for r in self.dialogs.poll() {
+            self.pending.push(match r {
+                DialogResult::Footage(paths) => Command::OpenFiles(paths),
+                DialogResult::Case(p) => Command::OpenCase(p),
+                DialogResult::SaveCase(p) => Command::SaveCaseTo(p),
+                DialogResult::Annotations(p) => Command::ExportAnnotationsTo(p),
+            });
+        }
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if !dropped.is_empty() {
+            self.pending.push(Command::OpenFiles(dropped));
+        }
+        let busy = self.player.tick(&ctx);
+        if let Some(e) = self.player.error.take() {
+            // Video errors name the file already; the scorer usually reports the same sentence,
+            // which `error` keeps once.
+            self.error(e);
+        }
+        self.keyboard(&ctx);
+
+        let mut commands = Vec::new();
+        egui::Panel::top("menu").show(ui, |ui| panels::menu_ui(ui, self, &mut commands));
+        if !self.errors.is_empty() {
+            egui::Panel::top("errors")
+                .show(ui, |ui| panels::errors_ui(ui, &self.errors, &mut commands));
+        }
+        egui::Panel::left("case")
+            .resizable(true)
+            .default_size(320.0)
+            .show(ui, |ui| panels::side_ui(ui, self, &mut commands));
+        egui::Panel::bottom("timeline")
+            .resizable(true)
+            .default_size(240.0)
+            .size_range(140.0..=700.0)
+            .show(ui, |ui| self.timeline_panel_ui(ui, &mut commands));
+        egui::CentralPanel::default().show(ui, |ui| panels::player_ui(ui, self, &mut commands));
+        if self.show_help {
+            panels::help_ui(&ctx, &mut commands);
+        }
+        if self.mark_draft.is_some() {
+            panels::mark_dialog_ui(&ctx, self, &mut commands);
+        }
+        self.pending.extend(commands);
+        self.run_commands();
+        if busy
+            || self
+                .files
+                .iter()
+                .any(|f| matches!(f.status, FileStatus::Scoring { .. } | FileStatus::Hashing))
+        {
+            ctx.request_repaint_after(std::time::Duration::from_millis(if self.player.playing {
+                10
+            } else {
+                100
+            }));
+        }
+    }
+
+    fn timeline_panel_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        panels::timeline_controls_ui(ui, self, commands);
+        let Some(i) = self.selected else {
+            ui.label("No footage selected.");
+            return;
+        };
+        let f = &self.files[i];
+        let Some(duration_s) = f.duration_s() else {
+            ui.label(match &f.status {
+                FileStatus::Failed(_) => "Not scored (the reason is in the message above).",
+                _ => "Scores appear here when scoring has finished.",
+            });
+            return;
+        };
+        let flagged: Vec<(f64, f64)> = f.peaks.iter().map(|p| (p.start_s, p.end_s)).collect();
+        let marks: Vec<(f64, f64, bool)> = f
+            .report
+            .as_ref()
+            .map(|r| {
+                self.case
+                    .marks_of(&r.video.sha256)
+                    .iter()
+                    .map(|m| (m.start_s, m.end_s, m.kind == MarkKind::Incident))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let input = TimelineInput {
+            starts: &f.starts,
+            ends: &f.ends,
+            scores: &f.scores,
+            duration_s,
+            flagged: &flagged,
+            marks: &marks,
+            cursor_s: self.player.position_s,
+            threshold: self.case.threshold,
+        };
+        let action = timeline_ui(ui, &mut self.timeline, &input);
+        self.hovered_clip = None;
+        match action {
+            Some(TimelineAction::Seek(t)) => commands.push(Command::Seek(t)),
+            Some(TimelineAction::Hover(c)) => {
+                self.hovered_clip = Some(c);
+                if let Some(clip) = self.files[i].report.as_ref().and_then(|r| r.clips.get(c)) {
+                    let hints: Vec<String> = clip
+                        .top_actions
+                        .iter()
+                        .map(|a| format!("{} {:.2}", a.label, a.p))
+                        .collect();
+                    let text = format!(
+                        "{} – {}\nscore {:.2}\nKinetics hints (not findings): {}",
+                        crate::pipeline::format_hms(clip.start_s),
+                        crate::pipeline::format_hms(clip.end_s),
+                        clip.score,
+                        hints.join(", ")
+                    );
+                    egui::Tooltip::always_open(
+                        ui.ctx().clone(),
+                        ui.layer_id(),
+                        egui::Id::unique("vigil-timeline-hover"),
+                        egui::PopupAnchor::Pointer,
+                    )
+                    .show(|ui| ui.label(text));
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+impl eframe::App for VigilApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, "vigil-speed", &self.player.speed);
+        if let Some(p) = &self.case_path {
+            eframe::set_value(storage, "vigil-last-case", p);
+        }
+    }
+}

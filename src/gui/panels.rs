@@ -1,0 +1,481 @@
+//! The panels. Each draws from the app's state and pushes [`Command`]s; none mutates state
+//! (the mark dialog's text fields edit the draft, which is the dialog's own state).
+
+use super::app::{Command, FileStatus, VigilApp};
+use super::player::SPEEDS;
+use crate::case::MarkKind;
+use crate::pipeline::format_hms;
+
+/// Keyboard shortcuts, as the help overlay lists them.
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "play / pause"),
+    ("Left / Right", "one frame back / forward"),
+    ("Shift + Left / Right", "one second back / forward"),
+    ("Ctrl + Left / Right", "ten seconds back / forward"),
+    ("J", "slower (paused: one second back)"),
+    ("K", "pause"),
+    ("L", "play / faster"),
+    ("N / P", "next / previous flagged span"),
+    ("Home / End", "start / end of the footage"),
+    ("+ / -", "zoom the timeline in / out"),
+    ("Wheel, Ctrl + wheel", "pan, zoom the timeline"),
+    ("Click, drag on the timeline", "seek"),
+    ("M", "mark the span at the cursor"),
+    ("Ctrl + O / Ctrl + S", "open footage / save the case"),
+    ("F1, H or ?", "this help"),
+    ("Esc", "close the mark dialog"),
+];
+
+/// A threshold as people write it: two decimals, three when the slider's half-steps need them.
+pub fn threshold_text(t: f32) -> String {
+    let hundredths = f64::from(t) * 100.0;
+    if (hundredths - hundredths.round()).abs() < 1e-3 {
+        format!("{t:.2}")
+    } else {
+        format!("{t:.3}")
+    }
+}
+
+/// The menu bar.
+pub fn menu_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if ui.button("Open footage…").clicked() {
+                out.push(Command::OpenFilesDialog);
+            }
+            if ui.button("Open case…").clicked() {
+                out.push(Command::OpenCaseDialog);
+            }
+            ui.menu_button("Recent", |ui| {
+                if app.recent.entries.is_empty() {
+                    ui.label("Nothing yet");
+                }
+                for p in &app.recent.entries {
+                    if ui.button(p.display().to_string()).clicked() {
+                        let is_case = p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().ends_with(".json"));
+                        out.push(if is_case {
+                            Command::OpenCase(p.clone())
+                        } else {
+                            Command::OpenFiles(vec![p.clone()])
+                        });
+                    }
+                }
+            });
+            ui.separator();
+            if ui.button("Save case").clicked() {
+                out.push(Command::SaveCase);
+            }
+            if ui.button("Save case as…").clicked() {
+                out.push(Command::SaveCaseAs);
+            }
+            if ui.button("Export annotations…").clicked() {
+                out.push(Command::ExportAnnotationsDialog);
+            }
+        });
+        ui.menu_button("Help", |ui| {
+            if ui.button("Keyboard shortcuts").clicked() {
+                out.push(Command::ToggleHelp);
+            }
+        });
+        ui.separator();
+        let case = app.case_path.as_ref().map_or_else(
+            || "unsaved case".to_string(),
+            |p| {
+                p.file_name().map_or_else(
+                    || p.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            },
+        );
+        ui.label(format!("{case}{}", if app.dirty { " •" } else { "" }));
+    });
+}
+
+/// Problems, one line each, until dismissed.
+pub fn errors_ui(ui: &mut egui::Ui, errors: &[String], out: &mut Vec<Command>) {
+    for (i, e) in errors.iter().enumerate() {
+        ui.horizontal(|ui| {
+            if ui
+                .small_button("×")
+                .accessible_name("Dismiss")
+                .on_hover_text("Dismiss")
+                .clicked()
+            {
+                out.push(Command::DismissError(i));
+            }
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        });
+    }
+}
+
+/// The case's files with their scoring status, then the selected file's flagged spans and
+/// marks.
+pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
+    ui.heading("Case");
+    if app.files.is_empty() {
+        ui.label("No footage yet: File → Open footage…, or drop files on the window.");
+    }
+    for (i, f) in app.files.iter().enumerate() {
+        let selected = app.selected == Some(i);
+        if ui.selectable_label(selected, f.name()).clicked() {
+            out.push(Command::Select(i));
+        }
+        ui.indent(("status", i), |ui| file_status_ui(ui, &f.status, out));
+    }
+    ui.separator();
+    let Some(f) = app.current() else { return };
+    ui.heading("Flagged spans");
+    if f.report.is_some() {
+        ui.label(format!(
+            "{} flagged span{} (score ≥ {})",
+            f.peaks.len(),
+            if f.peaks.len() == 1 { "" } else { "s" },
+            threshold_text(app.case.threshold)
+        ));
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("peaks")
+        .max_height(ui.available_height() * 0.55)
+        .show(ui, |ui| {
+            egui::Grid::new("peaks-grid").striped(true).show(ui, |ui| {
+                for (rank, p) in f.peaks.iter().enumerate() {
+                    let text = format!(
+                        "{:>2}. {}  {:.1} s  {:.2}",
+                        rank + 1,
+                        format_hms(p.start_s),
+                        p.end_s - p.start_s,
+                        p.score
+                    );
+                    let hint = f
+                        .report
+                        .as_ref()
+                        .and_then(|r| r.clips.get(p.peak_clip as usize))
+                        .and_then(|c| c.top_actions.first())
+                        .map(|a| format!("{} {:.2}", a.label, a.p))
+                        .unwrap_or_default();
+                    let here = app.player.position_s >= p.start_s - 1e-6
+                        && app.player.position_s <= p.end_s;
+                    if ui
+                        .selectable_label(here, text)
+                        .on_hover_text(format!(
+                            "{} – {}\npeak {:.2} at {}\nKinetics hint (not a finding): {hint}",
+                            format_hms(p.start_s),
+                            format_hms(p.end_s),
+                            p.score,
+                            format_hms(p.peak_s)
+                        ))
+                        .clicked()
+                    {
+                        out.push(Command::JumpToPeak(rank));
+                    }
+                    ui.label(egui::RichText::new(hint).weak().small());
+                    ui.end_row();
+                }
+            });
+        });
+    ui.separator();
+    ui.heading("Marks");
+    ui.horizontal(|ui| {
+        let can_mark = f.report.is_some();
+        if ui
+            .add_enabled(can_mark, egui::Button::new("Mark incident"))
+            .clicked()
+        {
+            out.push(Command::BeginMark(MarkKind::Incident));
+        }
+        if ui
+            .add_enabled(can_mark, egui::Button::new("Mark false alarm"))
+            .clicked()
+        {
+            out.push(Command::BeginMark(MarkKind::FalseAlarm));
+        }
+    });
+    if let Some(r) = &f.report {
+        for (i, m) in app.case.marks.iter().enumerate() {
+            if m.file_sha256 != r.video.sha256 {
+                continue;
+            }
+            ui.horizontal(|ui| {
+                if ui
+                    .small_button("×")
+                    .accessible_name("Delete mark")
+                    .on_hover_text("Delete this mark")
+                    .clicked()
+                {
+                    out.push(Command::DeleteMark(i));
+                }
+                let text = format!(
+                    "{} {} – {}{}",
+                    m.kind.label(),
+                    format_hms(m.start_s),
+                    format_hms(m.end_s),
+                    if m.label.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" · {}", m.label)
+                    }
+                );
+                if ui.link(text).on_hover_text(&m.note).clicked() {
+                    out.push(Command::Seek(m.start_s));
+                }
+            });
+        }
+    }
+}
+
+fn file_status_ui(ui: &mut egui::Ui, status: &FileStatus, out: &mut Vec<Command>) {
+    match status {
+        FileStatus::Queued => {
+            ui.label("queued");
+        }
+        FileStatus::Hashing => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("hashing (SHA-256)…");
+            });
+        }
+        FileStatus::Scoring {
+            done,
+            estimate,
+            video_s,
+            provider,
+            started,
+        } => {
+            let frac = if *estimate > 0 {
+                *done as f32 / *estimate as f32
+            } else {
+                0.0
+            };
+            let elapsed = started.elapsed().as_secs_f64().max(1e-3);
+            let rate = video_s / elapsed;
+            let eta = if *done > 0 && estimate > done {
+                let per_clip = elapsed / *done as f64;
+                format!(
+                    " · ETA {}",
+                    &format_hms(per_clip * (estimate - done) as f64)[..8]
+                )
+            } else {
+                String::new()
+            };
+            ui.add(egui::ProgressBar::new(frac).text(format!(
+                "{done}/{estimate} clips · {rate:.1} video-s/s{eta} · {provider}"
+            )));
+            if ui.button("Cancel").clicked() {
+                out.push(Command::CancelScoring);
+            }
+        }
+        FileStatus::Ready => {
+            ui.label("scored");
+        }
+        FileStatus::Failed(e) => {
+            // The sentence itself is in the error banner; once is enough.
+            ui.colored_label(ui.visuals().error_fg_color, "not scored")
+                .on_hover_text(e);
+        }
+        FileStatus::Cancelled => {
+            ui.label("cancelled (computed clips are cached)");
+        }
+    }
+}
+
+/// The picture, the transport controls and the time.
+pub fn player_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
+    let p = &app.player;
+    let controls_h = 64.0;
+    let picture = egui::vec2(
+        ui.available_width(),
+        (ui.available_height() - controls_h).max(60.0),
+    );
+    ui.allocate_ui(picture, |ui| p.picture_ui(ui));
+    ui.horizontal_wrapped(|ui| {
+        let buttons: [(&str, Command); 9] = [
+            ("Start", Command::Seek(0.0)),
+            ("−10 s", Command::StepSeconds(-10.0)),
+            ("−1 s", Command::StepSeconds(-1.0)),
+            ("− Frame", Command::StepFrames(-1)),
+            (
+                if p.playing { "Pause" } else { "Play" },
+                Command::TogglePlay,
+            ),
+            ("+ Frame", Command::StepFrames(1)),
+            ("+1 s", Command::StepSeconds(1.0)),
+            ("+10 s", Command::StepSeconds(10.0)),
+            ("End", Command::Seek(f64::MAX)),
+        ];
+        for (label, cmd) in buttons {
+            if ui.button(label).clicked() {
+                out.push(cmd);
+            }
+        }
+        ui.separator();
+        if ui.button("Prev peak").clicked() {
+            out.push(Command::PrevPeak);
+        }
+        if ui.button("Next peak").clicked() {
+            out.push(Command::NextPeak);
+        }
+        ui.separator();
+        egui::ComboBox::from_label("Speed")
+            .selected_text(format!("{}×", p.speed))
+            .show_ui(ui, |ui| {
+                for s in SPEEDS {
+                    if ui
+                        .selectable_label((p.speed - s).abs() < 1e-9, format!("{s}×"))
+                        .clicked()
+                    {
+                        out.push(Command::SetSpeed(s));
+                    }
+                }
+            });
+    });
+    ui.horizontal(|ui| {
+        ui.monospace(p.position_text());
+        if let Some(w) = p.wall_clock_text() {
+            ui.separator();
+            ui.label(w);
+        }
+    });
+}
+
+/// Threshold and span settings above the plot.
+pub fn timeline_controls_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        let mut t = app.case.threshold;
+        if ui
+            .add(
+                egui::Slider::new(&mut t, 0.0..=1.0)
+                    .step_by(0.005)
+                    .text("Threshold"),
+            )
+            .changed()
+        {
+            out.push(Command::SetThreshold(t));
+        }
+        let mut g = app.case.merge_gap_s;
+        if ui
+            .add(
+                egui::DragValue::new(&mut g)
+                    .range(0.0..=600.0)
+                    .speed(0.1)
+                    .suffix(" s"),
+            )
+            .on_hover_text("Flagged runs closer than this are one span")
+            .changed()
+        {
+            out.push(Command::SetMergeGap(g));
+        }
+        ui.label("merge gap");
+        let mut m = app.case.min_span_s;
+        if ui
+            .add(
+                egui::DragValue::new(&mut m)
+                    .range(0.0..=600.0)
+                    .speed(0.1)
+                    .suffix(" s"),
+            )
+            .on_hover_text("Flagged spans shorter than this are ignored")
+            .changed()
+        {
+            out.push(Command::SetMinSpan(m));
+        }
+        ui.label("min span");
+        ui.separator();
+        if ui.button("Fit").clicked() {
+            out.push(Command::FitTimeline);
+        }
+        if ui.button("Zoom in").clicked() {
+            out.push(Command::ZoomTimeline(0.5));
+        }
+        if ui.button("Zoom out").clicked() {
+            out.push(Command::ZoomTimeline(2.0));
+        }
+        if let Some(f) = app.current()
+            && let Some(r) = &f.report
+        {
+            ui.separator();
+            if r.device == "cache" {
+                ui.label(format!("{} · scores from the cache", r.model.id));
+            } else {
+                ui.label(format!("{} · scored on {}", r.model.id, r.device));
+            }
+        }
+    });
+}
+
+/// The keyboard help overlay.
+pub fn help_ui(ctx: &egui::Context, out: &mut Vec<Command>) {
+    let mut open = true;
+    egui::Window::new("Keyboard shortcuts")
+        .collapsible(false)
+        .resizable(false)
+        .open(&mut open)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                for (k, what) in SHORTCUTS {
+                    ui.strong(*k);
+                    ui.label(*what);
+                    ui.end_row();
+                }
+            });
+        });
+    if !open {
+        out.push(Command::ToggleHelp);
+    }
+}
+
+/// The dialog for a new mark.
+pub fn mark_dialog_ui(ctx: &egui::Context, app: &mut VigilApp, out: &mut Vec<Command>) {
+    let Some(draft) = app.mark_draft.as_mut() else {
+        return;
+    };
+    egui::Window::new("New mark")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut draft.kind, MarkKind::Incident, "Incident");
+                ui.radio_value(&mut draft.kind, MarkKind::FalseAlarm, "False alarm");
+            });
+            egui::Grid::new("mark-fields").show(ui, |ui| {
+                ui.label("From (s)");
+                ui.add(
+                    egui::DragValue::new(&mut draft.start_s)
+                        .speed(0.1)
+                        .range(0.0..=f64::MAX),
+                );
+                ui.end_row();
+                ui.label("To (s)");
+                ui.add(
+                    egui::DragValue::new(&mut draft.end_s)
+                        .speed(0.1)
+                        .range(0.0..=f64::MAX),
+                );
+                ui.end_row();
+                ui.label("Label");
+                ui.add(egui::TextEdit::singleline(&mut draft.label).hint_text("e.g. Fighting"))
+                    .accessible_name("Label");
+                ui.end_row();
+                ui.label("Note");
+                ui.add(egui::TextEdit::multiline(&mut draft.note).desired_rows(2))
+                    .accessible_name("Note");
+                ui.end_row();
+            });
+            ui.label(format!(
+                "{} – {}",
+                format_hms(draft.start_s.min(draft.end_s)),
+                format_hms(draft.start_s.max(draft.end_s))
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Save mark").clicked() {
+                    out.push(Command::SaveMark);
+                }
+                if ui.button("Cancel").clicked() {
+                    out.push(Command::DiscardMark);
+                }
+            });
+        });
+}

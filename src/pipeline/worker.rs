@@ -1,0 +1,180 @@
+//! A long-lived scoring thread for interactive callers (the review app): files go in as
+//! commands, progress and results come out as events, and a repaint closure wakes the caller.
+//! Nothing here blocks the caller: sends are `try_send`, and dropping the handle stops the
+//! thread without waiting for it.
+
+use super::{PipelineError, Progress, ScoreOptions, ScoreReport, score_file};
+use crate::model::Pack;
+use crossbeam_channel::{Receiver, Sender, bounded};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Requests to the scoring thread.
+#[derive(Debug, Clone)]
+pub enum ScoreCommand {
+    /// Score this file (queued behind earlier ones); `seq` orders it against cancels.
+    Score {
+        /// The file.
+        path: PathBuf,
+        /// Sequence number given by the handle.
+        seq: u64,
+    },
+}
+
+/// What the scoring thread reports.
+#[derive(Debug, Clone)]
+pub enum ScoreEvent {
+    /// Work on a file started or moved on.
+    Progress {
+        /// The file.
+        path: PathBuf,
+        /// What happened.
+        progress: Progress,
+    },
+    /// A file is scored.
+    Done {
+        /// The file.
+        path: PathBuf,
+        /// Its report.
+        report: Box<ScoreReport>,
+    },
+    /// A file could not be scored; the message is one plain sentence.
+    Failed {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: String,
+    },
+    /// Scoring was cancelled; what was computed stays cached.
+    Cancelled {
+        /// The file that was being scored.
+        path: PathBuf,
+    },
+}
+
+/// Handle to the scoring thread.
+pub struct ScoringWorker {
+    commands: Sender<ScoreCommand>,
+    events: Receiver<ScoreEvent>,
+    /// Sequence number of the next command.
+    next_seq: AtomicU64,
+    /// Commands with a lower sequence number are cancelled. A cancel therefore hits what was
+    /// asked for before it, never a file queued after it.
+    cancel_below: Arc<AtomicU64>,
+    alive: Arc<AtomicBool>,
+}
+
+/// Room for queued files; more than a case holds in practice, and bounded all the same.
+const COMMAND_QUEUE: usize = 256;
+/// Room for events the caller has not drained yet. Progress events are dropped rather than
+/// block when it is full; results are not.
+const EVENT_QUEUE: usize = 64;
+
+impl ScoringWorker {
+    /// Starts the thread. `wake` is called after every event (e.g. `ctx.request_repaint()`).
+    pub fn spawn(
+        pack: Pack,
+        opts: ScoreOptions,
+        wake: impl Fn() + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let (cmd_tx, cmd_rx) = bounded::<ScoreCommand>(COMMAND_QUEUE);
+        let (ev_tx, ev_rx) = bounded::<ScoreEvent>(EVENT_QUEUE);
+        let cancel_below = Arc::new(AtomicU64::new(0));
+        let alive = Arc::new(AtomicBool::new(true));
+        let (c, a) = (Arc::clone(&cancel_below), Arc::clone(&alive));
+        std::thread::Builder::new()
+            .name("vigil-scoring".into())
+            .spawn(move || worker_loop(&pack, &opts, &cmd_rx, &ev_tx, &c, &a, &wake))?;
+        Ok(Self {
+            commands: cmd_tx,
+            events: ev_rx,
+            next_seq: AtomicU64::new(0),
+            cancel_below,
+            alive,
+        })
+    }
+
+    /// Queues a file. Returns false if the queue is full or the thread has stopped.
+    pub fn score(&self, path: PathBuf) -> bool {
+        let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
+        self.commands
+            .try_send(ScoreCommand::Score { path, seq })
+            .is_ok()
+    }
+
+    /// Cancels the file being scored and everything queued so far.
+    pub fn cancel(&self) {
+        self.cancel_below
+            .fetch_max(self.next_seq.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    /// The next event, if there is one.
+    pub fn try_event(&self) -> Option<ScoreEvent> {
+        self.events.try_recv().ok()
+    }
+}
+
+impl Drop for ScoringWorker {
+    fn drop(&mut self) {
+        // The thread notices at its next frame or batch and exits; nobody waits for it.
+        self.alive.store(false, Ordering::SeqCst);
+        self.cancel_below.store(u64::MAX, Ordering::SeqCst);
+    }
+}
+
+fn worker_loop(
+    pack: &Pack,
+    opts: &ScoreOptions,
+    commands: &Receiver<ScoreCommand>,
+    events: &Sender<ScoreEvent>,
+    cancel_below: &AtomicU64,
+    alive: &AtomicBool,
+    wake: &dyn Fn(),
+) {
+    let send = |e: ScoreEvent| {
+        // Results must arrive; block for room (the caller drains every frame).
+        let ok = events.send(e).is_ok();
+        wake();
+        ok
+    };
+    while let Ok(ScoreCommand::Score { path, seq }) = commands.recv() {
+        if !alive.load(Ordering::SeqCst) {
+            return;
+        }
+        let cancelled = || seq < cancel_below.load(Ordering::SeqCst);
+        if cancelled() {
+            if !send(ScoreEvent::Cancelled { path }) {
+                return;
+            }
+            continue;
+        }
+        let progress_path = path.clone();
+        let result = score_file(&path, pack, opts, &cancelled, &mut |progress| {
+            // Progress may be dropped when the caller is behind; the next one supersedes it.
+            if events
+                .try_send(ScoreEvent::Progress {
+                    path: progress_path.clone(),
+                    progress,
+                })
+                .is_ok()
+            {
+                wake();
+            }
+        });
+        let event = match result {
+            Ok(report) => ScoreEvent::Done {
+                path,
+                report: Box::new(report),
+            },
+            Err(PipelineError::Cancelled) => ScoreEvent::Cancelled { path },
+            Err(e) => ScoreEvent::Failed {
+                path,
+                error: e.to_string(),
+            },
+        };
+        if !send(event) {
+            return;
+        }
+    }
+}

@@ -1,0 +1,265 @@
+#![cfg(feature = "gui")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The review app, built for real and driven by labels and keys (egui_kittest, no display):
+//! open footage, wait for the scores, jump to the peak, change the threshold, mark a span and
+//! read it back from the case file, and a bad file's error line.
+
+mod common;
+
+use common::*;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use vigil::case::{Case, MarkKind};
+use vigil::gui::{AppConfig, FileStatus, VigilApp};
+use vigil::pipeline::ScoreOptions;
+
+/// The generated demo clip (incident 34-41 s) and a feature cache holding its scores, made
+/// once per test run by the pipeline itself, so that the tests below do not each run the
+/// network on it (the app still loads them through its scoring thread). Scoring in the
+/// background, with progress and Cancel, is exercised on another file below.
+fn fixture() -> &'static (PathBuf, PathBuf) {
+    static FIXTURE: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gui-fixture");
+        std::fs::create_dir_all(&dir).unwrap();
+        let clip = dir.join("demo-street.mp4");
+        if !clip.exists() {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/make-demo-clip.sh");
+            let ok = std::process::Command::new(script)
+                .arg(&clip)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "demo clip");
+        }
+        let cache = dir.join("cache");
+        let pack = vigil::model::Pack::load(&pack_dir()).unwrap();
+        let opts = ScoreOptions {
+            device: vigil::model::Device::Cpu,
+            cache_root: Some(cache.clone()),
+            ..ScoreOptions::default()
+        };
+        vigil::pipeline::score_file(&clip, &pack, &opts, &|| false, &mut |_| {}).unwrap();
+        (clip, cache)
+    })
+}
+
+fn config(files: Vec<PathBuf>, case: Option<PathBuf>, cache: &Path) -> AppConfig {
+    AppConfig {
+        files,
+        case_path: case,
+        model_dir: pack_dir(),
+        score_options: ScoreOptions {
+            device: vigil::model::Device::Cpu,
+            cache_root: Some(cache.to_path_buf()),
+            ..ScoreOptions::default()
+        },
+        recent_path: None,
+    }
+}
+
+fn harness(config: AppConfig) -> Harness<'static, VigilApp> {
+    Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(move |cc| VigilApp::new(&cc.egui_ctx, config))
+}
+
+/// Steps the app until `done` holds (background threads answer in real time).
+fn wait_until(h: &mut Harness<'_, VigilApp>, what: &str, done: impl Fn(&VigilApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+}
+
+fn scored(app: &VigilApp) -> bool {
+    app.files
+        .first()
+        .is_some_and(|f| f.status == FileStatus::Ready)
+}
+
+fn frame_shown_at_cursor(app: &VigilApp) -> bool {
+    let p = &app.player;
+    p.info
+        .as_ref()
+        .is_some_and(|i| p.shown_index == Some(i.frame_at(p.position_s)))
+}
+
+#[test]
+fn opens_scores_and_n_jumps_to_the_highest_peak_frame_exactly() {
+    let (clip, cache) = fixture();
+    let mut h = harness(config(vec![clip.clone()], None, cache));
+    wait_until(&mut h, "scores", scored);
+    wait_until(&mut h, "the first frame", frame_shown_at_cursor);
+    h.get_by_label("1 flagged span (score ≥ 0.50)");
+
+    let top = h.state().files[0].peaks[0].clone();
+    assert!(
+        top.start_s > 30.0 && top.end_s < 45.0,
+        "the incident: {top:?}"
+    );
+    h.key_press(egui::Key::N);
+    h.step();
+    wait_until(&mut h, "the peak's frame", frame_shown_at_cursor);
+    let p = &h.state().player;
+    assert_eq!(p.position_s, top.start_s, "cursor at the span's start");
+    let info = p.info.as_ref().unwrap();
+    // 30 fps source: the frame on screen at 35.733 s is frame 1072.
+    assert_eq!(p.shown_index, Some(info.frame_at(top.start_s)));
+    assert_eq!(p.shown_index, Some(1072));
+
+    // Frame and second steps land on exact frames too.
+    h.key_press(egui::Key::ArrowRight);
+    h.step();
+    wait_until(&mut h, "next frame", frame_shown_at_cursor);
+    assert_eq!(h.state().player.shown_index, Some(1073));
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::ArrowLeft);
+    h.step();
+    wait_until(&mut h, "one second back", frame_shown_at_cursor);
+    assert_eq!(h.state().player.shown_index, Some(1043));
+    h.get_by_label_contains("frame 1043 / 1800");
+
+    // Help overlay lists the keys.
+    h.key_press(egui::Key::F1);
+    h.run_steps(4);
+    h.get_by_label("next / previous flagged span");
+}
+
+#[test]
+fn threshold_changes_the_flagged_count() {
+    let (clip, cache) = fixture();
+    let mut h = harness(config(vec![clip.clone()], None, cache));
+    wait_until(&mut h, "scores", scored);
+    h.get_by_label("1 flagged span (score ≥ 0.50)");
+    h.get_by_role_and_label(Role::Slider, "Threshold")
+        .set_value_accesskit(0.99);
+    h.step();
+    h.step();
+    assert_eq!(h.state().case.threshold, 0.99);
+    let n_high = h.state().files[0].peaks.len();
+    h.get_by_role_and_label(Role::Slider, "Threshold")
+        .set_value_accesskit(0.015);
+    h.step();
+    h.step();
+    let n_low = h.state().files[0].peaks.len();
+    assert!(n_low > 1, "a low threshold flags more: {n_low}");
+    h.get_by_label(&format!("{n_low} flagged spans (score ≥ 0.015)"));
+    assert!(n_high <= 1);
+}
+
+#[test]
+fn a_mark_round_trips_through_the_case_file() {
+    let (clip, cache) = fixture();
+    let dir = tempdir();
+    let case_path = dir.path().join("case.vigil.json");
+    let mut h = harness(config(vec![clip.clone()], Some(case_path.clone()), cache));
+    wait_until(&mut h, "scores", scored);
+    h.key_press(egui::Key::N);
+    h.step();
+    let peak = h.state().files[0].peaks[0].clone();
+
+    h.get_by_label("Mark incident").click();
+    // A new window takes a sizing frame before it is laid out.
+    h.run_steps(4);
+    h.get_by_role_and_label(Role::TextInput, "Label").click();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Label")
+        .type_text("Fighting");
+    h.step();
+    h.get_by_label("Save mark").click();
+    h.step();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.step();
+    h.step();
+
+    let case = Case::load(&case_path).expect("the case was saved");
+    assert_eq!(case.marks.len(), 1);
+    let m = &case.marks[0];
+    assert_eq!((m.kind, m.label.as_str()), (MarkKind::Incident, "Fighting"));
+    assert_eq!((m.start_s, m.end_s), (peak.start_s, peak.end_s));
+    assert_eq!(m.file_sha256, sha256(clip));
+    assert_eq!(m.start_frame, 1072);
+    assert_eq!(case.view.selected, Some(0));
+    assert_eq!(case.view.position_s, peak.start_s);
+
+    // The annotation file for `vigil eval`.
+    let ann = dir.path().join("annotations.txt");
+    h.state_mut()
+        .push(vigil::gui::Command::ExportAnnotationsTo(ann.clone()));
+    h.step();
+    let text = std::fs::read_to_string(&ann).unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "demo-street.mp4  Fighting  1072 {}  -1 -1",
+            m.end_frame
+        )),
+        "{text}"
+    );
+    drop(h);
+
+    // Reopening the case restores the file, the mark and where the analyst was.
+    let mut h = harness(config(Vec::new(), Some(case_path.clone()), cache));
+    wait_until(&mut h, "scores", scored);
+    wait_until(&mut h, "the saved position's frame", frame_shown_at_cursor);
+    assert_eq!(h.state().player.position_s, peak.start_s);
+    assert_eq!(h.state().player.shown_index, Some(1072));
+    h.get_by_label_contains("incident 00:00:35.733");
+}
+
+#[test]
+fn scoring_runs_in_the_background_with_progress_and_cancel() {
+    let (clip, _) = fixture();
+    // An empty cache: the files really get scored, one after the other.
+    let fresh = tempdir();
+    let car = footage("car-detection.mp4");
+    let mut h = harness(config(vec![clip.clone(), car], None, fresh.path()));
+    wait_until(&mut h, "the car clip's progress", |a| {
+        matches!(a.files[1].status, FileStatus::Scoring { done, .. } if done > 0)
+            || matches!(a.files[0].status, FileStatus::Scoring { done, .. } if done > 0)
+    });
+    // The UI kept drawing while the scorer worked: the progress line is on screen.
+    h.get_by_label_contains("clips ·");
+    h.get_all_by_label("Cancel").next().unwrap().click();
+    h.step();
+    wait_until(&mut h, "cancellation", |a| {
+        a.files
+            .iter()
+            .all(|f| matches!(f.status, FileStatus::Cancelled | FileStatus::Ready))
+            && a.files.iter().any(|f| f.status == FileStatus::Cancelled)
+    });
+    // Cancel stops the file being scored and the one queued behind it.
+    assert_eq!(
+        h.get_all_by_label("cancelled (computed clips are cached)")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_bad_file_shows_one_error_line() {
+    let dir = tempdir();
+    let bad = dir.path().join("recording.mp4");
+    std::fs::write(&bad, b"this is not video, it is a note about a video").unwrap();
+    let mut h = harness(config(vec![bad.clone()], None, dir.path()));
+    wait_until(&mut h, "the failure", |a| {
+        matches!(
+            a.files.first().map(|f| &f.status),
+            Some(FileStatus::Failed(_))
+        )
+    });
+    let lines = h.query_all_by_label_contains("not a video").count();
+    assert_eq!(lines, 1, "the problem is said once: {:?}", h.state().errors);
+    assert_eq!(h.state().errors.len(), 1);
+    h.get_by_label("Dismiss").click();
+    h.step();
+    h.step();
+    assert!(h.state().errors.is_empty());
+}
