@@ -12,7 +12,7 @@ DEMO_CLIP := $(DEPS)/demo/demo-street.mp4
 CARGO     := $(shell command -v cargo 2>/dev/null || echo $$HOME/.cargo/bin/cargo)
 export ORT_DYLIB_PATH ?= $(CURDIR)/$(DEPS)/onnxruntime/libonnxruntime.so
 
-.PHONY: setup setup-gpu models demo test bench build clean-deps
+.PHONY: setup setup-gpu models demo test bench build screenshot clean-deps
 
 setup: $(SETUP)
 
@@ -46,8 +46,13 @@ demo: build models $(DEMO_CLIP)
 test: $(SETUP) models
 	$(CARGO) test --release --locked
 
+# The README's picture of the review app (Xvfb + Mesa; installs them if missing).
+screenshot: build models $(DEMO_CLIP)
+	packaging/screenshot.sh $(VIGIL) $(DEMO_CLIP) assets/screenshot.png
+
 bench: build models
 	$(CARGO) bench --locked --bench pipeline
+	$(CARGO) bench --locked --bench gui
 
 clean-deps:
 	rm -rf $(DEPS) $(PACK)

@@ -188,6 +188,7 @@ fn open(args: OpenArgs) -> u8 {
             ..ScoreOptions::default()
         },
         recent_path: RecentFiles::default_path(),
+        autosave_path: vigil::gui::VigilApp::default_autosave_path(),
     };
     match vigil::gui::run(config) {
         Ok(()) => 0,

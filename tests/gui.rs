@@ -59,6 +59,7 @@ fn config(files: Vec<PathBuf>, case: Option<PathBuf>, cache: &Path) -> AppConfig
             ..ScoreOptions::default()
         },
         recent_path: None,
+        autosave_path: None,
     }
 }
 
@@ -241,6 +242,32 @@ fn scoring_runs_in_the_background_with_progress_and_cancel() {
             .count(),
         2
     );
+}
+
+#[test]
+fn closing_with_unsaved_marks_autosaves_them() {
+    let (clip, cache) = fixture();
+    let dir = tempdir();
+    let autosave = dir.path().join("autosave.vigil.json");
+    let mut cfg = config(vec![clip.clone()], None, cache);
+    cfg.autosave_path = Some(autosave.clone());
+    let mut h = harness(cfg);
+    wait_until(&mut h, "scores", scored);
+    h.key_press(egui::Key::N);
+    h.step();
+    h.key_press(egui::Key::M);
+    h.run_steps(4);
+    h.get_by_role_and_label(Role::RadioButton, "False alarm")
+        .click();
+    h.step();
+    h.get_by_label("Save mark").click();
+    h.run_steps(2);
+    assert!(h.state().dirty);
+    h.state_mut().save_on_exit();
+    let case = Case::load(&autosave).expect("autosaved");
+    assert_eq!(case.marks.len(), 1);
+    assert_eq!(case.marks[0].kind, MarkKind::FalseAlarm);
+    assert_eq!(case.files.len(), 1);
 }
 
 #[test]

@@ -29,6 +29,9 @@ pub struct AppConfig {
     pub score_options: ScoreOptions,
     /// Where the recent-files list lives; None keeps it in memory only (tests).
     pub recent_path: Option<PathBuf>,
+    /// Where unsaved work goes if the window closes before the case was saved
+    /// ([`VigilApp::default_autosave_path`]); None: nowhere.
+    pub autosave_path: Option<PathBuf>,
 }
 
 /// Where a file is in its scoring.
@@ -239,6 +242,7 @@ pub struct VigilApp {
     pub recent: RecentFiles,
     /// True when the case changed since it was saved.
     pub dirty: bool,
+    autosave_path: Option<PathBuf>,
     scoring: Option<ScoringWorker>,
     dialogs: Dialogs,
     pending: Vec<Command>,
@@ -281,6 +285,7 @@ impl VigilApp {
             hovered_clip: None,
             recent: RecentFiles::load(config.recent_path.clone()),
             dirty: false,
+            autosave_path: config.autosave_path.clone(),
             scoring,
             dialogs: Dialogs::new(Arc::clone(&wake)),
             pending: Vec::new(),
@@ -925,15 +930,75 @@ impl VigilApp {
     }
 }
 
+/// Preferences kept by eframe between runs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Prefs {
+    /// Playback speed.
+    pub speed: f64,
+    /// The case open at the last exit, reopened when vigil starts without arguments.
+    pub last_case: Option<PathBuf>,
+}
+
+const PREFS_KEY: &str = "vigil-prefs";
+
+impl VigilApp {
+    /// Applies preferences saved by an earlier run. `reopen` reopens the last case (when vigil
+    /// was started with nothing to open).
+    pub fn restore(&mut self, storage: &dyn eframe::Storage, reopen: bool) {
+        let Some(prefs) = eframe::get_value::<Prefs>(storage, PREFS_KEY) else {
+            return;
+        };
+        self.player.speed = prefs.speed.clamp(SPEEDS[0], SPEEDS[SPEEDS.len() - 1]);
+        if reopen
+            && self.files.is_empty()
+            && let Some(case) = prefs.last_case.filter(|p| p.exists())
+        {
+            self.open_case(&case);
+        }
+    }
+
+    /// The per-user autosave file, `~/.local/share/vigil/autosave.vigil.json`.
+    pub fn default_autosave_path() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "vigil")
+            .map(|d| d.data_dir().join("autosave.vigil.json"))
+    }
+
+    /// Saves unsaved marks and settings: to the case file when there is one, else to the
+    /// autosave file, so that closing the window never loses an analyst's work.
+    pub fn save_on_exit(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        let target = self
+            .case_path
+            .clone()
+            .or_else(|| self.autosave_path.clone());
+        if let Some(p) = target {
+            if let Some(dir) = p.parent()
+                && let Err(e) = std::fs::create_dir_all(dir)
+            {
+                tracing::warn!("cannot create {}: {e}", dir.display());
+                return;
+            }
+            self.save_case(&p);
+        }
+    }
+}
+
 impl eframe::App for VigilApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.frame(ui);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, "vigil-speed", &self.player.speed);
-        if let Some(p) = &self.case_path {
-            eframe::set_value(storage, "vigil-last-case", p);
-        }
+        let prefs = Prefs {
+            speed: self.player.speed,
+            last_case: self.case_path.clone(),
+        };
+        eframe::set_value(storage, PREFS_KEY, &prefs);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.save_on_exit();
     }
 }

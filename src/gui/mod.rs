@@ -28,6 +28,13 @@ pub fn run(config: AppConfig) -> eframe::Result {
     eframe::run_native(
         "vigil",
         options,
-        Box::new(move |cc| Ok(Box::new(VigilApp::new(&cc.egui_ctx, config)))),
+        Box::new(move |cc| {
+            let reopen = config.files.is_empty() && config.case_path.is_none();
+            let mut app = VigilApp::new(&cc.egui_ctx, config);
+            if let Some(storage) = cc.storage {
+                app.restore(storage, reopen);
+            }
+            Ok(Box::new(app))
+        }),
     )
 }

@@ -181,7 +181,7 @@ pub fn timeline_ui(
     view: &mut TimelineView,
     input: &TimelineInput<'_>,
 ) -> Option<TimelineAction> {
-    let height = ui.available_height().max(80.0);
+    let height = ui.available_height().max(160.0);
     let width_px = ui.available_width().max(50.0);
     let columns = width_px as usize;
     let reduced = lod(
