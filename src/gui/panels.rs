@@ -456,12 +456,18 @@ pub fn mark_dialog_ui(ctx: &egui::Context, app: &mut VigilApp, out: &mut Vec<Com
                 );
                 ui.end_row();
                 ui.label("Label");
-                ui.add(egui::TextEdit::singleline(&mut draft.label).hint_text("e.g. Fighting"))
-                    .accessible_name("Label");
+                ui.add_sized(
+                    [280.0, 20.0],
+                    egui::TextEdit::singleline(&mut draft.label).hint_text("e.g. Fighting"),
+                )
+                .accessible_name("Label");
                 ui.end_row();
                 ui.label("Note");
-                ui.add(egui::TextEdit::multiline(&mut draft.note).desired_rows(2))
-                    .accessible_name("Note");
+                ui.add_sized(
+                    [280.0, 54.0],
+                    egui::TextEdit::multiline(&mut draft.note).desired_rows(3),
+                )
+                .accessible_name("Note");
                 ui.end_row();
             });
             ui.label(format!(

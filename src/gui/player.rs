@@ -244,3 +244,27 @@ impl Player {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_clock_adds_the_position_to_the_recording_start() {
+        let mut p = Player::default();
+        assert_eq!(p.wall_clock_text(), None);
+        p.info = Some(PreviewInfo {
+            frame_times: Arc::new(vec![0.0]),
+            duration_s: 100.0,
+            fps: 10.0,
+            width: 2,
+            height: 2,
+            creation_time: Some("2026-11-29T08:15:00.000000Z".into()),
+        });
+        p.shown_time_s = 75.25;
+        assert_eq!(
+            p.wall_clock_text().as_deref(),
+            Some("2026-11-29 08:16:15.250 UTC (container creation_time + position)")
+        );
+    }
+}
