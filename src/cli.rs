@@ -22,6 +22,55 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Open the review app with footage (and optionally a case file) loaded.
     Open(OpenArgs),
+    /// Cut a span out of a video losslessly (stream copy) into an evidence folder with a
+    /// manifest, SHA256SUMS and an HTML report.
+    Export(ExportArgs),
+    /// Re-hash an export folder (against its SHA256SUMS) or a case file's originals.
+    Verify(VerifyArgs),
+}
+
+/// `vigil export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The original footage (opened read-only).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Start: seconds, MM:SS or HH:MM:SS(.mmm), from the first frame.
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub from: f64,
+    /// End (exclusive), same forms.
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub to: f64,
+    /// Export folder to create (default: ./vigil-export-NAME-UTCTIME); a new name is chosen
+    /// if it exists.
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Case file whose audit log records the export.
+    #[arg(long, value_name = "CASE")]
+    pub case: Option<PathBuf>,
+    /// Analyst name for the manifest (default: the settings, or VIGIL_ANALYST).
+    #[arg(long)]
+    pub analyst: Option<String>,
+    /// Model pack whose cached scores go in the report (default: the i3d-k400 pack).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Threshold recorded with the scores.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_unit)]
+    pub threshold: f32,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `vigil verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// An export folder (with SHA256SUMS) or a case file.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Case whose audit log records the verification (for export folders).
+    #[arg(long, value_name = "CASE")]
+    pub case: Option<PathBuf>,
 }
 
 /// `vigil open`.
@@ -110,11 +159,47 @@ pub struct DoctorArgs {
     pub model: Option<PathBuf>,
 }
 
+/// `75.5`, `1:15.5` or `0:01:15.5` → seconds.
+pub fn parse_time(s: &str) -> Result<f64, String> {
+    let bad = || format!("'{s}' is not a time (seconds, MM:SS or HH:MM:SS, e.g. 0:01:15.5)");
+    let parts: Vec<&str> = s.trim().split(':').collect();
+    if parts.is_empty() || parts.len() > 3 {
+        return Err(bad());
+    }
+    let mut total = 0.0;
+    for (i, p) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let v: f64 = p.parse().map_err(|_| bad())?;
+        if !v.is_finite() || v < 0.0 || (!last && v.fract() != 0.0) || (i > 0 && v >= 60.0) {
+            return Err(bad());
+        }
+        total = total * 60.0 + v;
+    }
+    Ok(total)
+}
+
 fn parse_unit(s: &str) -> Result<f32, String> {
     let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
     if (0.0..=1.0).contains(&v) {
         Ok(v)
     } else {
         Err(format!("{v} is outside 0..1"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn times_in_the_forms_people_type() {
+        assert_eq!(parse_time("75.5"), Ok(75.5));
+        assert_eq!(parse_time("1:15.5"), Ok(75.5));
+        assert_eq!(parse_time("0:01:15.5"), Ok(75.5));
+        assert_eq!(parse_time("01:02:03"), Ok(3723.0));
+        assert!(parse_time("1:75").is_err());
+        assert!(parse_time("-3").is_err());
+        assert!(parse_time("a:b").is_err());
+        assert!(parse_time("1:2:3:4").is_err());
     }
 }

@@ -6,13 +6,14 @@
 //! - 2: bad command line
 //! - 3: at least one video file could not be read (the others are still scored)
 //! - 4: the model pack or ONNX Runtime cannot be used
+//! - 5: `vigil verify` found a modified, missing or extra file
 //! - 130: cancelled with Ctrl-C (finished batches stay cached; rerun to resume)
 
 mod cli;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use cli::{Cli, Command, DeviceArg, DoctorArgs, OpenArgs, ScoreArgs};
+use cli::{Cli, Command, DeviceArg, DoctorArgs, ExportArgs, OpenArgs, ScoreArgs, VerifyArgs};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use vigil::pipeline::{PipelineError, Progress, ScoreOptions, default_cache_root,
 const EXIT_OTHER: u8 = 1;
 const EXIT_FOOTAGE: u8 = 3;
 const EXIT_MODEL: u8 = 4;
+const EXIT_VERIFY: u8 = 5;
 const EXIT_CANCELLED: u8 = 130;
 
 fn main() -> ExitCode {
@@ -41,6 +43,8 @@ fn main() -> ExitCode {
         Some(Command::Score(args)) => score(&args),
         Some(Command::Doctor(args)) => doctor(&args),
         Some(Command::Open(args)) => open(args),
+        Some(Command::Export(args)) => export(&args),
+        Some(Command::Verify(args)) => verify(&args),
         None => open(OpenArgs {
             files: Vec::new(),
             case: None,
@@ -65,7 +69,9 @@ fn exit_code_for(e: &PipelineError) -> u8 {
         PipelineError::Video(_) => EXIT_FOOTAGE,
         PipelineError::Model(_) => EXIT_MODEL,
         PipelineError::Cancelled => EXIT_CANCELLED,
-        PipelineError::Cache { .. } | PipelineError::Internal(_) => EXIT_OTHER,
+        PipelineError::Cache { .. } | PipelineError::Internal(_) | PipelineError::NotCached => {
+            EXIT_OTHER
+        }
     }
 }
 
@@ -110,6 +116,7 @@ fn score(args: &ScoreArgs) -> u8 {
         threshold: args.threshold,
         merge_gap_s: args.merge_gap,
         min_peak_s: args.min_span,
+        cache_only: false,
     };
 
     let mut docs = Vec::new();
@@ -189,6 +196,8 @@ fn open(args: OpenArgs) -> u8 {
         },
         recent_path: RecentFiles::default_path(),
         autosave_path: vigil::gui::VigilApp::default_autosave_path(),
+        settings: vigil::case::Settings::load(),
+        settings_persist: true,
     };
     match vigil::gui::run(config) {
         Ok(()) => 0,
@@ -207,6 +216,194 @@ fn open(_args: OpenArgs) -> u8 {
         "vigil: error: this build has no review app (built without the `gui` feature); use `vigil score`"
     );
     EXIT_OTHER
+}
+
+/// Scores for the report, when the footage's scores are complete in the cache.
+fn cached_scores(
+    file: &std::path::Path,
+    model_dir: Option<&std::path::Path>,
+    threshold: f32,
+) -> Option<vigil::pipeline::ScoreReport> {
+    let pack = load_pack(model_dir).ok()?;
+    let opts = ScoreOptions {
+        cache_only: true,
+        threshold,
+        ..ScoreOptions::default()
+    };
+    score_file(file, &pack, &opts, &|| false, &mut |_| {}).ok()
+}
+
+fn export(args: &ExportArgs) -> u8 {
+    use vigil::case::audit::{self, AuditAction, AuditEvent};
+    use vigil::case::{ExportError, ExportJob, ScoresContext, Settings, SpanRequest};
+    if args.to <= args.from {
+        eprintln!("vigil: error: --to must be after --from");
+        return 2;
+    }
+    let report = cached_scores(&args.file, args.model.as_deref(), args.threshold);
+    let (peak_score, peak_s) = report
+        .as_ref()
+        .and_then(|r| {
+            r.clips
+                .iter()
+                .filter(|c| c.end_s > args.from && c.start_s < args.to)
+                .max_by(|a, b| a.score.total_cmp(&b.score))
+                .map(|c| (Some(c.score), Some(c.start_s)))
+        })
+        .unwrap_or((None, None));
+    let analyst = args
+        .analyst
+        .clone()
+        .or_else(|| std::env::var("VIGIL_ANALYST").ok())
+        .unwrap_or_else(|| Settings::load().analyst);
+    let stem = args.file.file_stem().map_or_else(
+        || "footage".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let out_dir = args.output.clone().unwrap_or_else(|| {
+        let stamp: String = vigil::case::now_utc()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        std::path::PathBuf::from(format!("vigil-export-{stem}-{stamp}"))
+    });
+    let throttle = std::env::var("VIGIL_EXPORT_THROTTLE_US")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(std::time::Duration::ZERO, std::time::Duration::from_micros);
+    let job = ExportJob {
+        source: args.file.clone(),
+        spans: vec![SpanRequest {
+            from_s: args.from,
+            to_s: args.to,
+            reason: "requested on the command line".into(),
+            note: None,
+            peak_score,
+            peak_s,
+        }],
+        out_dir,
+        analyst,
+        case: args.case.clone(),
+        scores: report.as_ref().map(|r| ScoresContext {
+            model_id: r.model.id.clone(),
+            manifest_sha256: r.model.manifest_sha256.clone(),
+            threshold: args.threshold,
+            clips: r
+                .clips
+                .iter()
+                .map(|c| (c.start_s, c.end_s, c.score))
+                .collect(),
+        }),
+        throttle,
+    };
+    match vigil::case::export_evidence(&job) {
+        Ok(out) => {
+            if let Some(case) = &args.case {
+                let event = AuditEvent::now(
+                    AuditAction::Exported,
+                    serde_json::json!({
+                        "source": out.manifest.source.path,
+                        "source_sha256": out.manifest.source.sha256,
+                        "folder": out.dir.display().to_string(),
+                        "clips": out.manifest.clips.iter().map(|c| serde_json::json!({"file": c.file, "sha256": c.sha256})).collect::<Vec<_>>(),
+                    }),
+                );
+                if let Err(e) = audit::append(&audit::audit_path_for(case), &[event]) {
+                    eprintln!(
+                        "vigil: error: cannot append to the audit log of {}: {e}",
+                        case.display()
+                    );
+                    return EXIT_OTHER;
+                }
+            }
+            if args.json {
+                match serde_json::to_string_pretty(&out.manifest) {
+                    Ok(j) => println!("{j}"),
+                    Err(e) => eprintln!("vigil: error: {e}"),
+                }
+            } else {
+                for c in &out.manifest.clips {
+                    println!(
+                        "{}/{}
+  source frames {}–{} ({} – {}), {}; {}",
+                        out.dir.display(),
+                        c.file,
+                        c.shown.first_frame,
+                        c.shown.last_frame,
+                        vigil::pipeline::format_hms(c.shown.from_s),
+                        vigil::pipeline::format_hms(c.shown.to_s),
+                        c.method,
+                        c.container_note
+                    );
+                }
+                println!(
+                    "  manifest.json, SHA256SUMS and report.html written; check with: vigil verify {}",
+                    out.dir.display()
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("vigil: error: {e}");
+            match e {
+                ExportError::Video(_) => EXIT_FOOTAGE,
+                ExportError::Request(_) => 2,
+                ExportError::Io { .. } | ExportError::SourceChanged { .. } => EXIT_OTHER,
+            }
+        }
+    }
+}
+
+fn verify(args: &VerifyArgs) -> u8 {
+    use vigil::case::audit::{self, AuditAction, AuditEvent};
+    use vigil::case::{Case, VerifyTarget, verify::classify};
+    let target = match classify(&args.path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("vigil: error: {e}");
+            return EXIT_FOOTAGE;
+        }
+    };
+    let (report, case_path) = match &target {
+        VerifyTarget::ExportDir(d) => (vigil::case::verify_export_dir(d), args.case.clone()),
+        VerifyTarget::Case(p) => match Case::load(p) {
+            Ok(case) => (vigil::case::verify_case(&case), Some(p.clone())),
+            Err(e) => {
+                eprintln!("vigil: error: {e}");
+                return EXIT_FOOTAGE;
+            }
+        },
+    };
+    for ok in &report.ok {
+        println!("OK       {ok}");
+    }
+    for p in &report.problems {
+        println!("PROBLEM  {p}");
+    }
+    let verdict = if report.passed() { "passed" } else { "FAILED" };
+    println!(
+        "verification {verdict}: {} file(s) match, {} problem(s)",
+        report.ok.len(),
+        report.problems.len()
+    );
+    if let Some(case) = case_path {
+        let event = AuditEvent::now(
+            AuditAction::Verified,
+            serde_json::json!({
+                "target": args.path.display().to_string(),
+                "passed": report.passed(),
+                "problems": report.problems,
+            }),
+        );
+        if let Err(e) = audit::append(&audit::audit_path_for(&case), &[event]) {
+            eprintln!(
+                "vigil: error: cannot append to the audit log of {}: {e}",
+                case.display()
+            );
+            return EXIT_OTHER;
+        }
+    }
+    if report.passed() { 0 } else { EXIT_VERIFY }
 }
 
 fn new_bar(file: &std::path::Path) -> ProgressBar {

@@ -60,6 +60,11 @@ fn config(files: Vec<PathBuf>, case: Option<PathBuf>, cache: &Path) -> AppConfig
         },
         recent_path: None,
         autosave_path: None,
+        settings: vigil::case::Settings {
+            analyst: "Test Analyst".into(),
+            export_dir: Some(cache.join("exports")),
+        },
+        settings_persist: false,
     }
 }
 
@@ -162,6 +167,7 @@ fn a_mark_round_trips_through_the_case_file() {
     let case_path = dir.path().join("case.vigil.json");
     let mut h = harness(config(vec![clip.clone()], Some(case_path.clone()), cache));
     wait_until(&mut h, "scores", scored);
+    wait_until(&mut h, "the first frame", frame_shown_at_cursor);
     h.key_press(egui::Key::N);
     h.step();
     let peak = h.state().files[0].peaks[0].clone();
@@ -253,6 +259,7 @@ fn closing_with_unsaved_marks_autosaves_them() {
     cfg.autosave_path = Some(autosave.clone());
     let mut h = harness(cfg);
     wait_until(&mut h, "scores", scored);
+    wait_until(&mut h, "the first frame", frame_shown_at_cursor);
     h.key_press(egui::Key::N);
     h.step();
     h.key_press(egui::Key::M);
@@ -268,6 +275,56 @@ fn closing_with_unsaved_marks_autosaves_them() {
     assert_eq!(case.marks.len(), 1);
     assert_eq!(case.marks[0].kind, MarkKind::FalseAlarm);
     assert_eq!(case.files.len(), 1);
+}
+
+#[test]
+fn exports_a_flagged_span_and_verifies_the_case_with_an_audit_trail() {
+    let (clip, cache) = fixture();
+    let dir = tempdir();
+    let case_path = dir.path().join("case.vigil.json");
+    let mut cfg = config(vec![clip.clone()], Some(case_path.clone()), cache);
+    cfg.settings.export_dir = Some(dir.path().join("exports"));
+    let mut h = harness(cfg);
+    wait_until(&mut h, "scores", scored);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run_steps(2);
+
+    h.get_by_label("Export span 1").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the export", |a| {
+        a.exports_running == 0 && !a.notices.is_empty()
+    });
+    let notice = h.state().notices.last().unwrap().clone();
+    assert!(notice.starts_with("Exported 1 clip to "), "{notice}");
+    let folder = PathBuf::from(notice.trim_start_matches("Exported 1 clip to "));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["analyst"], "Test Analyst");
+    assert_eq!(manifest["model"]["id"], "i3d-k400");
+    assert_eq!(manifest["clips"][0]["shown"]["first_frame"], 1072);
+    assert!(
+        manifest["clips"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("flagged span 1 of 1")
+    );
+    assert!(vigil::case::verify_export_dir(&folder).passed());
+
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Verify case originals").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the verification", |a| a.last_verify.is_some());
+    assert!(h.state().last_verify.as_ref().unwrap().passed());
+
+    let log = vigil::case::audit::read(&vigil::case::audit::audit_path_for(&case_path)).unwrap();
+    let actions: Vec<_> = log.iter().map(|e| e.action).collect();
+    use vigil::case::audit::AuditAction::*;
+    assert_eq!(
+        actions,
+        vec![Opened, Hashed, Scored, Exported, Verified],
+        "{log:#?}"
+    );
 }
 
 #[test]

@@ -32,6 +32,13 @@ pub fn write_atomic_with(
         fill(&mut w)?;
         w.flush()?;
     }
+    // Temporary files are created private (0600); documents we write are ordinary files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     // The rename is durable only once the folder's entry is on disk too.

@@ -6,12 +6,16 @@ use super::panels;
 use super::player::{Player, SPEEDS};
 use super::recent::RecentFiles;
 use super::timeline::{TimelineAction, TimelineInput, TimelineView, timeline_ui};
-use crate::case::{Case, Mark, MarkKind, now_utc};
+use crate::case::audit::{self, AuditAction, AuditEvent};
+use crate::case::{
+    Case, ExportJob, Mark, MarkKind, ScoresContext, Settings, SpanRequest, VerifyReport, now_utc,
+};
 use crate::model::Pack;
 use crate::pipeline::{
     Peak, Progress, ScoreEvent, ScoreOptions, ScoreReport, ScoringWorker, find_peaks,
 };
 use crate::video::ClipSpan;
+use crossbeam_channel::{Receiver, Sender, bounded};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,6 +36,19 @@ pub struct AppConfig {
     /// Where unsaved work goes if the window closes before the case was saved
     /// ([`VigilApp::default_autosave_path`]); None: nowhere.
     pub autosave_path: Option<PathBuf>,
+    /// Analyst name and export folder.
+    pub settings: Settings,
+    /// Where the settings window saves to; None: not saved (tests).
+    pub settings_persist: bool,
+}
+
+/// What a background job (export, verification) reports.
+#[derive(Debug)]
+pub enum JobResult {
+    /// An export finished.
+    Exported(Box<Result<crate::case::ExportOutcome, String>>),
+    /// A case verification finished.
+    Verified(VerifyReport),
 }
 
 /// Where a file is in its scoring.
@@ -214,6 +231,18 @@ pub enum Command {
     DismissError(usize),
     /// Show or hide the keyboard help.
     ToggleHelp,
+    /// Export flagged span `i` (rank order) of the shown file as evidence.
+    ExportPeak(usize),
+    /// Export mark `i` of the case as evidence.
+    ExportMark(usize),
+    /// Export every flagged span of the shown file into one folder.
+    ExportAllFlagged,
+    /// Show or hide the settings window.
+    ToggleSettings,
+    /// Save the settings being edited.
+    SaveSettings,
+    /// Re-hash the case's originals against their recorded SHA-256.
+    VerifyCase,
 }
 
 /// The review app.
@@ -242,7 +271,22 @@ pub struct VigilApp {
     pub recent: RecentFiles,
     /// True when the case changed since it was saved.
     pub dirty: bool,
+    /// Analyst name and export folder (shared with the command line).
+    pub settings: Settings,
+    /// The settings window's copy while it is open.
+    pub settings_draft: Option<Settings>,
+    /// Exports running in the background.
+    pub exports_running: usize,
+    /// What the last finished exports and verifications said, newest last.
+    pub notices: Vec<String>,
+    /// The last case verification.
+    pub last_verify: Option<VerifyReport>,
+    /// Audit events waiting for the case to have a file to go beside.
+    pending_audit: Vec<AuditEvent>,
+    jobs_tx: Sender<JobResult>,
+    jobs_rx: Receiver<JobResult>,
     autosave_path: Option<PathBuf>,
+    settings_persist: bool,
     scoring: Option<ScoringWorker>,
     dialogs: Dialogs,
     pending: Vec<Command>,
@@ -272,6 +316,7 @@ impl VigilApp {
                 None
             }
         };
+        let (jobs_tx, jobs_rx) = bounded::<JobResult>(16);
         let mut app = Self {
             case: Case::default(),
             case_path: None,
@@ -285,7 +330,16 @@ impl VigilApp {
             hovered_clip: None,
             recent: RecentFiles::load(config.recent_path.clone()),
             dirty: false,
+            settings: config.settings.clone(),
+            settings_draft: None,
+            exports_running: 0,
+            notices: Vec::new(),
+            last_verify: None,
+            pending_audit: Vec::new(),
+            jobs_tx,
+            jobs_rx,
             autosave_path: config.autosave_path.clone(),
+            settings_persist: config.settings_persist,
             scoring,
             dialogs: Dialogs::new(Arc::clone(&wake)),
             pending: Vec::new(),
@@ -338,6 +392,10 @@ impl VigilApp {
                 self.dirty = true;
                 first_new.get_or_insert(i);
                 self.queue_scoring(i);
+                self.audit(
+                    AuditAction::Opened,
+                    serde_json::json!({ "path": p.display().to_string() }),
+                );
             }
             self.recent.add(&p);
         }
@@ -479,6 +537,23 @@ impl VigilApp {
                         let msg = format!("{}: {w}", self.files[i].name());
                         self.error(msg);
                     }
+                    let path = self.files[i].path.display().to_string();
+                    self.audit(
+                        AuditAction::Hashed,
+                        serde_json::json!({ "path": path, "sha256": report.video.sha256 }),
+                    );
+                    self.audit(
+                        AuditAction::Scored,
+                        serde_json::json!({
+                            "path": path,
+                            "sha256": report.video.sha256,
+                            "model": report.model.id,
+                            "model_manifest_sha256": report.model.manifest_sha256,
+                            "device": report.device,
+                            "clips": report.clips.len(),
+                            "partial": report.video.partial,
+                        }),
+                    );
                     let f = &mut self.files[i];
                     f.set_report(report);
                     if self.selected == Some(i) {
@@ -599,10 +674,34 @@ impl VigilApp {
             Command::DiscardMark => self.mark_draft = None,
             Command::DeleteMark(i) => {
                 if i < self.case.marks.len() {
-                    self.case.marks.remove(i);
+                    let m = self.case.marks.remove(i);
+                    self.audit(
+                        AuditAction::Marked,
+                        serde_json::json!({ "deleted": serde_json::to_value(&m).unwrap_or_default() }),
+                    );
                     self.dirty = true;
                 }
             }
+            Command::ExportPeak(i) => self.export_peaks(Some(i)),
+            Command::ExportAllFlagged => self.export_peaks(None),
+            Command::ExportMark(i) => self.export_mark(i),
+            Command::ToggleSettings => {
+                self.settings_draft = match self.settings_draft {
+                    Some(_) => None,
+                    None => Some(self.settings.clone()),
+                };
+            }
+            Command::SaveSettings => {
+                if let Some(s) = self.settings_draft.take() {
+                    self.settings = s;
+                    if self.settings_persist
+                        && let Err(e) = self.settings.save()
+                    {
+                        self.error(format!("cannot save the settings: {e}"));
+                    }
+                }
+            }
+            Command::VerifyCase => self.verify_case(),
             Command::ZoomTimeline(f) => {
                 if let Some(d) = self.current().and_then(FileView::duration_s) {
                     let center = self.player.position_s;
@@ -683,11 +782,17 @@ impl VigilApp {
         } else {
             (draft.end_s, draft.start_s)
         };
-        let (start_frame, end_frame) = match &self.player.info {
-            Some(info) => (info.frame_at(a), info.frame_at((b - 1e-6).max(a))),
-            None => (0, 0),
+        let Some(info) = &self.player.info else {
+            // Frame numbers come from the preview's frame table; without it a mark would
+            // record wrong frames.
+            self.error(
+                "the footage is still being indexed; save the mark again in a moment".into(),
+            );
+            self.mark_draft = Some(draft);
+            return;
         };
-        self.case.marks.push(Mark {
+        let (start_frame, end_frame) = (info.frame_at(a), info.frame_at((b - 1e-6).max(a)));
+        let mark = Mark {
             file_sha256: sha,
             start_s: a,
             end_s: b,
@@ -697,7 +802,12 @@ impl VigilApp {
             label: draft.label.trim().to_string(),
             note: draft.note.trim().to_string(),
             created_utc: now_utc(),
-        });
+        };
+        self.audit(
+            AuditAction::Marked,
+            serde_json::json!({ "added": serde_json::to_value(&mark).unwrap_or_default() }),
+        );
+        self.case.marks.push(mark);
         self.dirty = true;
     }
 
@@ -710,9 +820,241 @@ impl VigilApp {
                 self.case_path = Some(path.to_path_buf());
                 self.dirty = false;
                 self.recent.add(path);
+                self.flush_audit();
             }
             Err(e) => self.error(e.to_string()),
         }
+    }
+
+    /// Records an event in the case's audit log (held in memory until the case has a file).
+    fn audit(&mut self, action: AuditAction, details: serde_json::Value) {
+        self.pending_audit.push(AuditEvent::now(action, details));
+        self.flush_audit();
+    }
+
+    fn flush_audit(&mut self) {
+        let Some(case) = &self.case_path else { return };
+        let log = audit::audit_path_for(case);
+        match audit::append(&log, &self.pending_audit) {
+            Ok(()) => self.pending_audit.clear(),
+            Err(e) => {
+                let msg = format!("cannot append to the audit log {}: {e}", log.display());
+                self.error(msg);
+            }
+        }
+    }
+
+    /// Where exports go: the settings' folder, else `exports/` beside the case file, else
+    /// `~/vigil-exports`.
+    fn export_root(&self) -> PathBuf {
+        if let Some(d) = &self.settings.export_dir {
+            return d.clone();
+        }
+        if let Some(parent) = self.case_path.as_ref().and_then(|p| p.parent()) {
+            return parent.join("exports");
+        }
+        directories::UserDirs::new()
+            .map_or_else(|| PathBuf::from("."), |u| u.home_dir().to_path_buf())
+            .join("vigil-exports")
+    }
+
+    /// Exports flagged span `rank` (or all of them) of the shown file.
+    fn export_peaks(&mut self, rank: Option<usize>) {
+        let Some(f) = self.current() else { return };
+        let n = f.peaks.len();
+        let threshold = crate::gui::panels::threshold_text(self.case.threshold);
+        let spans: Vec<SpanRequest> = f
+            .peaks
+            .iter()
+            .enumerate()
+            .filter(|(r, _)| rank.is_none_or(|k| k == *r))
+            .map(|(r, p)| SpanRequest {
+                from_s: p.start_s,
+                to_s: p.end_s,
+                reason: format!("flagged span {} of {n} (score ≥ {threshold})", r + 1),
+                note: None,
+                peak_score: Some(p.score),
+                peak_s: Some(p.peak_s),
+            })
+            .collect();
+        let label = match rank {
+            Some(r) => format!("span{}", r + 1),
+            None => "flagged".to_string(),
+        };
+        self.start_export(spans, &label);
+    }
+
+    fn export_mark(&mut self, i: usize) {
+        let Some(m) = self.case.marks.get(i).cloned() else {
+            return;
+        };
+        let Some(fi) = self
+            .case
+            .files
+            .iter()
+            .position(|f| f.sha256.as_deref() == Some(m.file_sha256.as_str()))
+        else {
+            self.error("the footage of this mark is not in the case".into());
+            return;
+        };
+        if self.selected != Some(fi) {
+            self.select(fi, m.start_s);
+        }
+        let peak = self.current().and_then(|f| {
+            f.spans
+                .iter()
+                .zip(&f.scores)
+                .filter(|(s, _)| s.end_s > m.start_s && s.start_s < m.end_s)
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(s, &score)| (score, s.start_s))
+        });
+        let label = if m.label.is_empty() {
+            String::new()
+        } else {
+            format!(" '{}'", m.label)
+        };
+        let span = SpanRequest {
+            from_s: m.start_s,
+            to_s: m.end_s,
+            reason: format!("mark: {}{label}, made {}", m.kind.label(), m.created_utc),
+            note: (!m.note.is_empty()).then(|| m.note.clone()),
+            peak_score: peak.map(|p| p.0),
+            peak_s: peak.map(|p| p.1),
+        };
+        self.start_export(vec![span], &format!("mark{}", i + 1));
+    }
+
+    fn start_export(&mut self, spans: Vec<SpanRequest>, label: &str) {
+        if spans.is_empty() {
+            self.error("nothing to export: no flagged spans at this threshold".into());
+            return;
+        }
+        let Some(f) = self.current() else { return };
+        let Some(report) = &f.report else {
+            self.error("exports need the file's scores; wait until it is scored".into());
+            return;
+        };
+        let stem = f.path.file_stem().map_or_else(
+            || "footage".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let stamp: String = now_utc()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        let job = ExportJob {
+            source: f.path.clone(),
+            spans,
+            out_dir: self.export_root().join(format!("{stem}-{label}-{stamp}")),
+            analyst: self.settings.analyst.clone(),
+            case: self.case_path.clone(),
+            scores: Some(ScoresContext {
+                model_id: report.model.id.clone(),
+                manifest_sha256: report.model.manifest_sha256.clone(),
+                threshold: self.case.threshold,
+                clips: f
+                    .starts
+                    .iter()
+                    .zip(&f.ends)
+                    .zip(&f.scores)
+                    .map(|((&a, &b), &s)| (a, b, s))
+                    .collect(),
+            }),
+            throttle: std::time::Duration::ZERO,
+        };
+        let (tx, wake) = (self.jobs_tx.clone(), Arc::clone(&self.wake));
+        let spawned = std::thread::Builder::new()
+            .name("vigil-export".into())
+            .spawn(move || {
+                let r = crate::case::export_evidence(&job).map_err(|e| e.to_string());
+                if tx.send(JobResult::Exported(Box::new(r))).is_ok() {
+                    wake();
+                }
+            });
+        match spawned {
+            Ok(_) => self.exports_running += 1,
+            Err(e) => self.error(format!("cannot start the export: {e}")),
+        }
+    }
+
+    fn verify_case(&mut self) {
+        let case = self.case.clone();
+        let (tx, wake) = (self.jobs_tx.clone(), Arc::clone(&self.wake));
+        let spawned = std::thread::Builder::new()
+            .name("vigil-verify".into())
+            .spawn(move || {
+                let r = crate::case::verify_case(&case);
+                if tx.send(JobResult::Verified(r)).is_ok() {
+                    wake();
+                }
+            });
+        if let Err(e) = spawned {
+            self.error(format!("cannot start the verification: {e}"));
+        }
+    }
+
+    /// Drains finished exports and verifications.
+    pub fn poll_jobs(&mut self) {
+        let results: Vec<JobResult> = self.jobs_rx.try_iter().collect();
+        for r in results {
+            match r {
+                JobResult::Exported(done) => self.export_finished(*done),
+                JobResult::Verified(report) => self.verify_finished(report),
+            }
+        }
+    }
+
+    fn export_finished(&mut self, done: Result<crate::case::ExportOutcome, String>) {
+        self.exports_running = self.exports_running.saturating_sub(1);
+        let out = match done {
+            Ok(out) => out,
+            Err(e) => {
+                self.error(format!("export failed: {e}"));
+                return;
+            }
+        };
+        let m = &out.manifest;
+        self.notices.push(format!(
+            "Exported {} clip{} to {}",
+            m.clips.len(),
+            if m.clips.len() == 1 { "" } else { "s" },
+            out.dir.display()
+        ));
+        let clips: Vec<serde_json::Value> = m
+            .clips
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "file": c.file, "sha256": c.sha256,
+                    "from_s": c.shown.from_s, "to_s": c.shown.to_s,
+                })
+            })
+            .collect();
+        let details = serde_json::json!({
+            "source": m.source.path,
+            "source_sha256": m.source.sha256,
+            "folder": out.dir.display().to_string(),
+            "clips": clips,
+        });
+        self.audit(AuditAction::Exported, details);
+    }
+
+    fn verify_finished(&mut self, report: VerifyReport) {
+        self.notices.push(format!(
+            "Verification {}: {} original(s) match, {} problem(s)",
+            if report.passed() { "passed" } else { "FAILED" },
+            report.ok.len(),
+            report.problems.len()
+        ));
+        self.audit(
+            AuditAction::Verified,
+            serde_json::json!({
+                "target": "case originals",
+                "passed": report.passed(),
+                "problems": report.problems,
+            }),
+        );
+        self.last_verify = Some(report);
     }
 
     /// Keyboard shortcuts, unless a text field has the keyboard.
@@ -797,6 +1139,7 @@ impl VigilApp {
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll_scoring();
+        self.poll_jobs();
         for r in self.dialogs.poll() {
             self.pending.push(match r {
                 DialogResult::Footage(paths) => Command::OpenFiles(paths),
@@ -845,14 +1188,20 @@ impl VigilApp {
         if self.mark_draft.is_some() {
             panels::mark_dialog_ui(&ctx, self, &mut commands);
         }
+        if self.settings_draft.is_some() {
+            panels::settings_ui(&ctx, self, &mut commands);
+        }
+        if self.last_verify.is_some() {
+            panels::verify_ui(&ctx, self);
+        }
         self.pending.extend(commands);
         self.run_commands();
-        if busy
+        let working = self.exports_running > 0
             || self
                 .files
                 .iter()
-                .any(|f| matches!(f.status, FileStatus::Scoring { .. } | FileStatus::Hashing))
-        {
+                .any(|f| matches!(f.status, FileStatus::Scoring { .. } | FileStatus::Hashing));
+        if busy || working {
             ctx.request_repaint_after(std::time::Duration::from_millis(if self.player.playing {
                 10
             } else {

@@ -73,6 +73,13 @@ pub fn menu_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
             if ui.button("Export annotations…").clicked() {
                 out.push(Command::ExportAnnotationsDialog);
             }
+            ui.separator();
+            if ui.button("Verify case originals").clicked() {
+                out.push(Command::VerifyCase);
+            }
+            if ui.button("Settings…").clicked() {
+                out.push(Command::ToggleSettings);
+            }
         });
         ui.menu_button("Help", |ui| {
             if ui.button("Keyboard shortcuts").clicked() {
@@ -124,16 +131,26 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
         }
         ui.indent(("status", i), |ui| file_status_ui(ui, &f.status, out));
     }
+    notices_ui(ui, app);
     ui.separator();
     let Some(f) = app.current() else { return };
     ui.heading("Flagged spans");
     if f.report.is_some() {
-        ui.label(format!(
-            "{} flagged span{} (score ≥ {})",
-            f.peaks.len(),
-            if f.peaks.len() == 1 { "" } else { "s" },
-            threshold_text(app.case.threshold)
-        ));
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "{} flagged span{} (score ≥ {})",
+                f.peaks.len(),
+                if f.peaks.len() == 1 { "" } else { "s" },
+                threshold_text(app.case.threshold)
+            ));
+            if ui
+                .add_enabled(!f.peaks.is_empty(), egui::Button::new("Export all flagged"))
+                .on_hover_text("Cut every flagged span losslessly into one evidence folder")
+                .clicked()
+            {
+                out.push(Command::ExportAllFlagged);
+            }
+        });
     }
     egui::ScrollArea::vertical()
         .id_salt("peaks")
@@ -157,6 +174,14 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
                         .unwrap_or_default();
                     let here = app.player.position_s >= p.start_s - 1e-6
                         && app.player.position_s <= p.end_s;
+                    if ui
+                        .small_button("Export")
+                        .accessible_name(format!("Export span {}", rank + 1))
+                        .on_hover_text("Cut this span losslessly into an evidence folder")
+                        .clicked()
+                    {
+                        out.push(Command::ExportPeak(rank));
+                    }
                     if ui
                         .selectable_label(here, text)
                         .on_hover_text(format!(
@@ -217,11 +242,32 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
                         format!(" · {}", m.label)
                     }
                 );
+                if ui
+                    .small_button("Export")
+                    .accessible_name(format!("Export mark {}", i + 1))
+                    .on_hover_text("Cut this span losslessly into an evidence folder")
+                    .clicked()
+                {
+                    out.push(Command::ExportMark(i));
+                }
                 if ui.link(text).on_hover_text(&m.note).clicked() {
                     out.push(Command::Seek(m.start_s));
                 }
             });
         }
+    }
+}
+
+/// Running exports and what finished, newest first.
+pub fn notices_ui(ui: &mut egui::Ui, app: &VigilApp) {
+    if app.exports_running > 0 {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("exporting ({} running)…", app.exports_running));
+        });
+    }
+    for n in app.notices.iter().rev().take(4) {
+        ui.label(egui::RichText::new(n).small());
     }
 }
 
@@ -484,4 +530,82 @@ pub fn mark_dialog_ui(ctx: &egui::Context, app: &mut VigilApp, out: &mut Vec<Com
                 }
             });
         });
+}
+
+/// The settings window: analyst name and export folder.
+pub fn settings_ui(ctx: &egui::Context, app: &mut VigilApp, out: &mut Vec<Command>) {
+    let Some(draft) = app.settings_draft.as_mut() else {
+        return;
+    };
+    egui::Window::new("Settings")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            egui::Grid::new("settings-fields").show(ui, |ui| {
+                ui.label("Analyst");
+                ui.add_sized(
+                    [320.0, 20.0],
+                    egui::TextEdit::singleline(&mut draft.analyst),
+                )
+                .accessible_name("Analyst");
+                ui.end_row();
+                ui.label("Export folder");
+                let mut folder = draft
+                    .export_dir
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                if ui
+                    .add_sized(
+                        [320.0, 20.0],
+                        egui::TextEdit::singleline(&mut folder)
+                            .hint_text("default: exports/ beside the case file"),
+                    )
+                    .accessible_name("Export folder")
+                    .changed()
+                {
+                    draft.export_dir = (!folder.trim().is_empty()).then(|| folder.trim().into());
+                }
+                ui.end_row();
+            });
+            ui.label(
+                egui::RichText::new("The analyst's name is written into every export manifest.")
+                    .small(),
+            );
+            ui.horizontal(|ui| {
+                if ui.button("Save settings").clicked() {
+                    out.push(Command::SaveSettings);
+                }
+                if ui.button("Cancel").clicked() {
+                    out.push(Command::ToggleSettings);
+                }
+            });
+        });
+}
+
+/// The result of the last case verification.
+pub fn verify_ui(ctx: &egui::Context, app: &mut VigilApp) {
+    let Some(r) = &app.last_verify else { return };
+    let mut open = true;
+    egui::Window::new("Verification of the case originals")
+        .collapsible(false)
+        .open(&mut open)
+        .show(ctx, |ui| {
+            if r.passed() {
+                ui.label(format!(
+                    "All {} original(s) have the SHA-256 recorded in the case.",
+                    r.ok.len()
+                ));
+            }
+            for p in &r.problems {
+                ui.colored_label(ui.visuals().error_fg_color, p);
+            }
+            for ok in &r.ok {
+                ui.label(egui::RichText::new(format!("OK {ok}")).small());
+            }
+        });
+    if !open {
+        app.last_verify = None;
+    }
 }

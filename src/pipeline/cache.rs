@@ -62,9 +62,22 @@ impl FeatureCache {
         dim: usize,
         top_k: usize,
     ) -> io::Result<Self> {
+        let c = Self::at(root, feature_key, video_sha256, dim, top_k);
+        std::fs::create_dir_all(&c.dir)?;
+        Ok(c)
+    }
+
+    /// The same folder without creating it, for readers that must leave no trace (a missing
+    /// folder reads as an empty cache).
+    pub fn at(
+        root: &Path,
+        feature_key: &str,
+        video_sha256: &str,
+        dim: usize,
+        top_k: usize,
+    ) -> Self {
         let dir = root.join("features").join(feature_key).join(video_sha256);
-        std::fs::create_dir_all(&dir)?;
-        Ok(Self { dir, dim, top_k })
+        Self { dir, dim, top_k }
     }
 
     /// The folder.
@@ -76,6 +89,9 @@ impl FeatureCache {
     /// are simply recomputed.
     pub fn load(&self) -> io::Result<BTreeMap<u64, ClipOutput>> {
         let mut out = BTreeMap::new();
+        if !self.dir.is_dir() {
+            return Ok(out);
+        }
         for entry in std::fs::read_dir(&self.dir)? {
             let path = entry?.path();
             let is_batch = path

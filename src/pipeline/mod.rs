@@ -46,6 +46,9 @@ pub enum PipelineError {
     /// The run was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
+    /// Only cached scores were asked for, and there are none.
+    #[error("not scored yet (no complete scores in the cache)")]
+    NotCached,
     /// A worker thread died; a bug, reported rather than hidden.
     #[error("internal error: {0}")]
     Internal(String),

@@ -48,6 +48,9 @@ pub struct ScoreOptions {
     pub merge_gap_s: f64,
     /// Flagged spans shorter than this (seconds) are dropped.
     pub min_peak_s: f64,
+    /// Only use scores already complete in the cache; never decode or run the network
+    /// ([`PipelineError::NotCached`] otherwise).
+    pub cache_only: bool,
 }
 
 impl Default for ScoreOptions {
@@ -61,6 +64,7 @@ impl Default for ScoreOptions {
             threshold: 0.5,
             merge_gap_s: 2.0,
             min_peak_s: 0.0,
+            cache_only: false,
         }
     }
 }
@@ -137,6 +141,13 @@ pub fn score_file(
     let clip_s = f64::from(contract.frames) / contract.frame_rate;
 
     let cache = match &opts.cache_root {
+        Some(root) if opts.cache_only => Some(FeatureCache::at(
+            root,
+            &pack.feature_key(),
+            &sha256,
+            dim,
+            TOP_K,
+        )),
         Some(root) => Some(
             FeatureCache::open(root, &pack.feature_key(), &sha256, dim, TOP_K).map_err(
                 |source| PipelineError::Cache {
@@ -167,6 +178,7 @@ pub fn score_file(
             clips_from_cache = record.spans.len() as u64;
             (record, "cache".to_string(), None, None)
         }
+        None if opts.cache_only => return Err(PipelineError::NotCached),
         None => {
             let runtime = crate::model::init_runtime()?;
             let workers = opts.workers.max(1);

@@ -7,17 +7,24 @@
 
 mod clips;
 mod decode;
+mod export;
+mod ffi;
+mod frames;
 mod preview;
 mod probe;
 mod reader;
 mod scale;
+mod thumbnail;
 
 pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
 pub use decode::{DecodeStats, FrameDecoder};
+pub use export::{ClipExport, CopyOptions, export_stream_copy, unique_path};
+pub use frames::FrameTable;
 pub use preview::{PreviewEvent, PreviewFrame, PreviewInfo, PreviewWorker};
 pub use probe::{VideoInfo, open_video};
 pub use reader::{ClipReader, ClipSpec, ReadClip};
 pub use scale::{ResizeRule, Scaler};
+pub use thumbnail::{Picture, picture_at};
 
 use std::path::PathBuf;
 

@@ -162,7 +162,13 @@ impl Drop for PreviewWorker {
 
 /// Display size: the picture's display aspect (sample aspect ratio applied) fitted into the box,
 /// even dimensions.
-fn display_size(w: u32, h: u32, sar: ff::Rational, max_w: u32, max_h: u32) -> (u32, u32) {
+pub(crate) fn display_size(
+    w: u32,
+    h: u32,
+    sar: ff::Rational,
+    max_w: u32,
+    max_h: u32,
+) -> (u32, u32) {
     let sar = if sar.numerator() > 0 && sar.denominator() > 0 {
         f64::from(sar.numerator()) / f64::from(sar.denominator())
     } else {

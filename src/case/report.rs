@@ -1,0 +1,359 @@
+//! Pictures and the HTML page of an evidence export: a PNG of the scores around each span
+//! (plotters), PNG thumbnails, and one self-contained `report.html` that says in words what
+//! the manifest says in JSON.
+
+use super::evidence::{ClipRecord, ExportManifest};
+use crate::pipeline::format_hms;
+use base64::Engine as _;
+use plotters::prelude::*;
+use std::sync::Once;
+
+/// Encodes packed RGB as PNG.
+pub fn png_from_rgb(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, width, height);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(|e| e.to_string())?;
+        w.write_image_data(rgb).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // A bundled font, so that plots look the same everywhere and need no fontconfig.
+        if plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            epaint_default_fonts::UBUNTU_LIGHT,
+        )
+        .is_err()
+        {
+            tracing::warn!("plot font could not be registered; plots will have no text");
+        }
+    });
+}
+
+/// The scores around a span as a PNG (`width`×`height`): clip scores as steps, the threshold,
+/// the span shaded, the peak marked, a time axis in hh:mm:ss.
+pub fn score_plot_png(
+    scores: &[(f64, f64, f32)],
+    span: (f64, f64),
+    threshold: f32,
+    width: u32,
+    height: u32,
+) -> Result<Vec<u8>, String> {
+    register_font();
+    let footage_end = scores.last().map_or(span.1, |s| s.1);
+    let pad = (span.1 - span.0).max(30.0);
+    let x0 = (span.0 - pad).max(0.0);
+    let x1 = (span.1 + pad).min(footage_end.max(span.1));
+    let mut buf = vec![255u8; (width * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(8)
+            .margin_right(32)
+            .x_label_area_size(28)
+            .y_label_area_size(36)
+            .build_cartesian_2d(x0..x1.max(x0 + 1.0), 0.0f64..1.05f64)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .y_labels(3)
+            .x_label_formatter(&|x| format_hms(*x)[..8].to_string())
+            .y_label_formatter(&|y| format!("{y:.1}"))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(span.0, 0.0), (span.1, 1.05)],
+                RGBColor(255, 200, 170).filled(),
+            )))
+            .map_err(|e| e.to_string())?;
+        let steps = scores
+            .iter()
+            .filter(|s| s.1 >= x0 && s.0 <= x1)
+            .flat_map(|&(a, b, s)| [(a, f64::from(s)), (b, f64::from(s))]);
+        chart
+            .draw_series(LineSeries::new(
+                steps,
+                RGBColor(40, 90, 200).stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x0, f64::from(threshold)), (x1, f64::from(threshold))],
+                RGBColor(220, 80, 30),
+            )))
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    png_from_rgb(width, height, &buf)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn img(png: &[u8], alt: &str) -> String {
+    format!(
+        "<img alt=\"{}\" src=\"data:image/png;base64,{}\">",
+        esc(alt),
+        base64::engine::general_purpose::STANDARD.encode(png)
+    )
+}
+
+/// Pictures for one clip, made by the exporter.
+pub struct ClipPictures {
+    /// The peak frame (PNG), if it could be decoded.
+    pub thumbnail: Option<Vec<u8>>,
+    /// The score plot (PNG), if the footage was scored.
+    pub plot: Option<Vec<u8>>,
+}
+
+/// The self-contained report page.
+pub fn report_html(m: &ExportManifest, pictures: &[ClipPictures]) -> String {
+    let mut h = String::new();
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    h.push_str(&format!(
+        "<title>Evidence export: {}</title>",
+        esc(&m.source.name)
+    ));
+    h.push_str(
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}\
+         table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}\
+         th{background:#f3f3f3}code{font-size:.9em;word-break:break-all}.clip{border-top:2px solid #444;margin-top:2em;padding-top:1em}\
+         .pics{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}.note{color:#555}</style></head><body>\n",
+    );
+    h.push_str(&format!(
+        "<h1>Evidence export: {}</h1>\n",
+        esc(&m.source.name)
+    ));
+    h.push_str(&format!(
+        "<p>Exported {} (UTC) by <b>{}</b> with {}. {} clip{} cut from the original without re-encoding: \
+         every video and audio packet in a clip is byte for byte the packet in the original.</p>\n",
+        esc(&m.exported_utc),
+        esc(if m.analyst.is_empty() { "(analyst not set)" } else { &m.analyst }),
+        esc(&m.tool),
+        m.clips.len(),
+        if m.clips.len() == 1 { " was" } else { "s were" }
+    ));
+    h.push_str("<h2>The original</h2>\n<table>");
+    let s = &m.source;
+    let rows = [
+        ("File", format!("<code>{}</code>", esc(&s.path))),
+        ("SHA-256", format!("<code>{}</code>", esc(&s.sha256))),
+        ("Size", format!("{} bytes", s.bytes)),
+        (
+            "Format",
+            format!(
+                "{} in {}, {}×{}, {:.3} frames/s, {} frames, {}",
+                esc(&s.codec),
+                esc(&s.container),
+                s.width,
+                s.height,
+                s.fps,
+                s.frames,
+                format_hms(s.duration_s)
+            ),
+        ),
+        (
+            "Recording clock",
+            s.creation_time.as_deref().map_or_else(
+                || "not recorded in the container".to_string(),
+                |c| format!("container creation_time {}", esc(c)),
+            ),
+        ),
+        (
+            "Unchanged",
+            if s.unchanged_after_export {
+                "yes: its SHA-256 was computed again after the export and is the same".into()
+            } else {
+                "<b>NO: the file changed while it was being exported</b>".into()
+            },
+        ),
+    ];
+    for (k, v) in rows {
+        h.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
+    }
+    h.push_str("</table>\n");
+    match &m.model {
+        Some(model) => h.push_str(&format!(
+            "<p>Scores: model pack <code>{}</code> (manifest SHA-256 <code>{}</code>), threshold {}. \
+             Scores say where footage is unusual; they are not findings.</p>\n",
+            esc(&model.id),
+            esc(&model.manifest_sha256),
+            m.threshold.map_or_else(|| "–".to_string(), |t| format!("{t:.2}"))
+        )),
+        None => h.push_str("<p>The footage was not scored before this export.</p>\n"),
+    }
+    for (i, (c, p)) in m.clips.iter().zip(pictures).enumerate() {
+        clip_html(&mut h, i, c, p);
+    }
+    h.push_str(
+        "<h2>Checking this export</h2><p>Every file in this folder is listed with its SHA-256 in \
+         <code>SHA256SUMS</code>. Run <code>sha256sum -c SHA256SUMS</code> in the folder, or \
+         <code>vigil verify FOLDER</code>, which also reports files that are missing or were added.</p>\n",
+    );
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn clip_html(h: &mut String, i: usize, c: &ClipRecord, p: &ClipPictures) {
+    h.push_str(&format!(
+        "<div class=\"clip\"><h2>Clip {}: {} – {}</h2>\n<p>{}</p>\n<div class=\"pics\">",
+        i + 1,
+        format_hms(c.shown.from_s),
+        format_hms(c.shown.to_s),
+        esc(&c.reason)
+    ));
+    if let Some(t) = &p.thumbnail {
+        let at = c.peak_s.unwrap_or(c.shown.from_s);
+        h.push_str(&format!(
+            "<figure>{}<figcaption>Frame at {}</figcaption></figure>",
+            img(t, "frame"),
+            format_hms(at)
+        ));
+    }
+    if let Some(pl) = &p.plot {
+        h.push_str(&format!(
+            "<figure>{}<figcaption>Scores around the clip (shaded)</figcaption></figure>",
+            img(pl, "scores")
+        ));
+    }
+    h.push_str("</div><table>");
+    let wall = c.wall_clock_utc.as_ref().map_or_else(
+        || "unknown (no recording clock in the container)".to_string(),
+        |w| format!("{} to {} UTC (recorder's clock)", esc(&w.0), esc(&w.1)),
+    );
+    let lead = if c.lead_in_frames == 0 {
+        "none: the clip starts on a keyframe".to_string()
+    } else if c.lead_in_hidden {
+        format!(
+            "{} frame(s) from the keyframe at {} are carried for decoding and hidden by the edit list; players start at {}",
+            c.lead_in_frames,
+            format_hms(c.keyframe_s),
+            format_hms(c.shown.from_s)
+        )
+    } else {
+        format!(
+            "the clip starts at the keyframe at {} ({:.3} s before the requested start)",
+            format_hms(c.keyframe_s),
+            c.requested.from_s - c.keyframe_s
+        )
+    };
+    let rows = [
+        (
+            "File",
+            format!("<code>{}</code> ({} bytes)", esc(&c.file), c.bytes),
+        ),
+        ("SHA-256", format!("<code>{}</code>", esc(&c.sha256))),
+        (
+            "Requested",
+            format!(
+                "{} – {}",
+                format_hms(c.requested.from_s),
+                format_hms(c.requested.to_s)
+            ),
+        ),
+        (
+            "Shown",
+            format!(
+                "{} – {}, source frames {} to {}",
+                format_hms(c.shown.from_s),
+                format_hms(c.shown.to_s),
+                c.shown.first_frame,
+                c.shown.last_frame
+            ),
+        ),
+        ("Wall clock", wall),
+        (
+            "Method",
+            format!("{}; {}", esc(&c.method), esc(&c.container_note)),
+        ),
+        ("Lead-in", lead),
+        (
+            "End",
+            if c.trailing_frames.is_empty() {
+                "the clip ends at the requested time".to_string()
+            } else {
+                format!(
+                    "after the last requested frame the clip also shows source frame(s) {} (frames before the end are decoded from them)",
+                    c.trailing_frames
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        ),
+        (
+            "Streams",
+            format!(
+                "{}{}",
+                esc(&c.streams.join(", ")),
+                if c.left_out.is_empty() {
+                    String::new()
+                } else {
+                    format!("; left out: {}", esc(&c.left_out.join(", ")))
+                }
+            ),
+        ),
+        (
+            "Peak score",
+            c.peak_score.map_or_else(
+                || "–".to_string(),
+                |s| format!("{s:.2} at {}", format_hms(c.peak_s.unwrap_or(0.0))),
+            ),
+        ),
+    ];
+    for (k, v) in rows {
+        h.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
+    }
+    if let Some(note) = &c.note {
+        h.push_str(&format!("<tr><th>Note</th><td>{}</td></tr>", esc(note)));
+    }
+    h.push_str("</table></div>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plot_is_a_png_of_the_asked_size() {
+        let scores: Vec<(f64, f64, f32)> = (0..200)
+            .map(|i| {
+                (
+                    f64::from(i) * 0.5,
+                    f64::from(i) * 0.5 + 0.5,
+                    if (90..100).contains(&i) { 0.9 } else { 0.1 },
+                )
+            })
+            .collect();
+        let png = score_plot_png(&scores, (45.0, 50.0), 0.5, 640, 200).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let reader = decoder.read_info().unwrap();
+        assert_eq!((reader.info().width, reader.info().height), (640, 200));
+    }
+
+    #[test]
+    fn html_escapes_what_it_quotes() {
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

@@ -1,0 +1,472 @@
+//! Lossless clip export by stream copy: the packets of the source, byte for byte, in a new
+//! container, starting at the requested moment.
+//!
+//! A clip cannot start between keyframes without re-encoding, so the copy starts at the
+//! keyframe before the requested time and the frames before it (the lead-in) are kept for
+//! decoding but hidden: their timestamps are made negative and the MP4/MOV muxer writes an edit
+//! list that starts playback at the requested frame. Matroska has no edit lists; an MKV export
+//! shows its lead-in, and says so. At the end, frames that later-decoded frames depend on (with
+//! B-frames) may have to stay; the outcome counts them.
+//!
+//! The file is written under a temporary name in the destination folder, fsynced, and renamed
+//! to its final, unused name last: a killed or failed export never looks complete.
+
+use super::frames::FrameTable;
+use super::{VideoError, ffi, open_video};
+use ffmpeg_next as ff;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Codecs the MP4 muxer carries, so a source in another container can be remuxed to MP4 (and
+/// keep its edit list).
+const MP4_VIDEO: &[&str] = &[
+    "h264",
+    "hevc",
+    "mpeg4",
+    "av1",
+    "vp9",
+    "mjpeg",
+    "mpeg2video",
+    "mpeg1video",
+];
+/// Audio codecs kept in MP4/MOV exports (others are left out and said so).
+const MP4_AUDIO: &[&str] = &["aac", "mp3", "ac3", "eac3", "opus", "alac"];
+
+/// What an export did, in the terms a report needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClipExport {
+    /// The clip written (final name).
+    pub file: PathBuf,
+    /// Container written: `mp4`, `mov` or `matroska`.
+    pub container: String,
+    /// Why that container, in words.
+    pub container_note: String,
+    /// Requested start, seconds since the source's first frame.
+    pub requested_from_s: f64,
+    /// Requested end (exclusive), seconds.
+    pub requested_to_s: f64,
+    /// First source frame shown (0-based).
+    pub first_frame: u64,
+    /// Last source frame shown (inclusive).
+    pub last_frame: u64,
+    /// Source time where playback of the clip starts.
+    pub start_s: f64,
+    /// Source time where playback of the clip ends.
+    pub end_s: f64,
+    /// Source time of the keyframe the copy starts from.
+    pub keyframe_s: f64,
+    /// Frames before `start_s` carried for decoding.
+    pub lead_in_frames: u64,
+    /// True when the lead-in is hidden by an edit list (MP4/MOV).
+    pub lead_in_hidden: bool,
+    /// Source frames at or after the requested end that the clip also shows, because frames
+    /// before the end are decoded from them (B-frame anchors); usually none.
+    pub trailing_frames: Vec<u64>,
+    /// Video packets copied.
+    pub video_packets: u64,
+    /// Audio packets copied.
+    pub audio_packets: u64,
+    /// The streams in the clip, e.g. `video h264 768x432`.
+    pub streams: Vec<String>,
+    /// Streams of the source left out, and why.
+    pub left_out: Vec<String>,
+}
+
+/// Options of an export.
+#[derive(Debug, Clone, Default)]
+pub struct CopyOptions {
+    /// Container metadata to write (e.g. a comment naming the source and its hash).
+    pub metadata: Vec<(String, String)>,
+    /// Pause after every packet; a testing aid that makes an export slow enough to be killed
+    /// midway (`VIGIL_EXPORT_THROTTLE_US`). Zero in normal use.
+    pub throttle: Duration,
+}
+
+/// Copies `[from_s, to_s)` of `src` into a new file in `out_dir` named after `stem`.
+pub fn export_stream_copy(
+    src: &Path,
+    from_s: f64,
+    to_s: f64,
+    out_dir: &Path,
+    stem: &str,
+    opts: &CopyOptions,
+) -> Result<ClipExport, VideoError> {
+    let (probe_input, info) = open_video(src)?;
+    drop(probe_input);
+    let table = FrameTable::read(src, info.stream_index)?;
+    let tick = table.seconds_per_tick;
+    let origin = table.ticks[0];
+
+    // Times are typed and shown to the millisecond: a frame starting within half a millisecond
+    // of the asked time is the asked frame.
+    const TYPED: f64 = 0.0005;
+    let first = table.frame_at(from_s.max(0.0) + TYPED);
+    let end = table
+        .first_at_or_after(to_s - TYPED)
+        .max(first + 1)
+        .min(table.len());
+    let from_pts = table.ticks[first];
+    let to_pts = table.ticks.get(end).copied().unwrap_or(i64::MAX);
+
+    let codec = info.codec.as_str();
+    let is_mov_family = info.container.split(',').any(|n| n == "mov" || n == "mp4");
+    let src_ext = src
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let (format, ext, container_note) = if is_mov_family {
+        let (f, e) = if src_ext == "mov" {
+            ("mov", "mov")
+        } else {
+            ("mp4", "mp4")
+        };
+        (
+            f,
+            e,
+            format!("same container as the source ({})", e.to_uppercase()),
+        )
+    } else if MP4_VIDEO.contains(&codec) {
+        (
+            "mp4",
+            "mp4",
+            format!(
+                "remuxed from {} to MP4 without re-encoding (MP4 carries the lead-in as an edit list)",
+                info.container
+            ),
+        )
+    } else {
+        (
+            "matroska",
+            "mkv",
+            format!(
+                "remuxed from {} to Matroska without re-encoding ({codec} does not go in MP4); Matroska has no edit lists, so the clip starts at the keyframe before the requested time",
+                info.container
+            ),
+        )
+    };
+    let hide_lead_in = format != "matroska";
+
+    let io = |e: std::io::Error| VideoError::Io {
+        path: out_dir.to_path_buf(),
+        source: e,
+    };
+    std::fs::create_dir_all(out_dir).map_err(io)?;
+    let final_path = unique_path(out_dir, stem, ext);
+    let tmp = out_dir.join(format!(
+        ".{}.partial",
+        final_path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    ));
+    let result = copy_packets(
+        src,
+        &info,
+        &tmp,
+        format,
+        hide_lead_in,
+        (from_pts, to_pts),
+        opts,
+    );
+    let copied = match result {
+        Ok(c) => c,
+        Err(e) => {
+            // A failed export leaves nothing behind that could pass for a clip.
+            if let Err(rm) = std::fs::remove_file(&tmp) {
+                tracing::warn!("cannot remove {}: {rm}", tmp.display());
+            }
+            return Err(e);
+        }
+    };
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    // The final name appears only now, complete.
+    std::fs::rename(&tmp, &final_path).map_err(io)?;
+    if let Ok(d) = std::fs::File::open(out_dir) {
+        d.sync_all().map_err(io)?;
+    }
+
+    let time = |t: i64| (t - origin) as f64 * tick;
+    let shown_first = if hide_lead_in {
+        first
+    } else {
+        table.frame_at(time(copied.keyframe_pts))
+    };
+    // The last asked-for frame; anchors shown past the end are listed apart.
+    let last_shown = end - 1;
+    let last_dur = table
+        .ticks
+        .get(last_shown + 1)
+        .map_or(1.0 / info.fps.max(1.0), |&n| {
+            (n - table.ticks[last_shown]) as f64 * tick
+        });
+    let mut trailing: Vec<u64> = copied
+        .trailing_pts
+        .iter()
+        .map(|&p| table.frame_at(time(p)) as u64)
+        .collect();
+    trailing.sort_unstable();
+    Ok(ClipExport {
+        file: final_path,
+        container: format.to_string(),
+        container_note,
+        requested_from_s: from_s,
+        requested_to_s: to_s,
+        first_frame: shown_first as u64,
+        last_frame: last_shown as u64,
+        start_s: table.time_of(shown_first),
+        end_s: table.time_of(last_shown) + last_dur,
+        keyframe_s: time(copied.keyframe_pts),
+        lead_in_frames: copied.lead_in,
+        lead_in_hidden: hide_lead_in,
+        trailing_frames: trailing,
+        video_packets: copied.video_packets,
+        audio_packets: copied.audio_packets,
+        streams: copied.streams,
+        left_out: copied.left_out,
+    })
+}
+
+/// `stem.ext`, or `stem_2.ext`, `stem_3.ext`… whichever does not exist yet.
+pub fn unique_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+    let mut n = 1;
+    loop {
+        let name = if n == 1 {
+            format!("{stem}.{ext}")
+        } else {
+            format!("{stem}_{n}.{ext}")
+        };
+        let p = dir.join(name);
+        if !p.exists() {
+            return p;
+        }
+        n += 1;
+    }
+}
+
+struct Copied {
+    keyframe_pts: i64,
+    lead_in: u64,
+    trailing_pts: Vec<i64>,
+    video_packets: u64,
+    audio_packets: u64,
+    streams: Vec<String>,
+    left_out: Vec<String>,
+}
+
+/// Positions `input` so that the next video packet is the keyframe at or before `from_pts`.
+/// Returns that keyframe's pts.
+fn seek_to_keyframe(
+    input: &mut ff::format::context::Input,
+    video: usize,
+    tb: f64,
+    from_pts: i64,
+    path: &Path,
+) -> Result<i64, VideoError> {
+    let err = |reason: String| VideoError::Decode {
+        path: path.to_path_buf(),
+        reason,
+    };
+    for back_s in [0.0, 2.0, 10.0, 60.0, f64::INFINITY] {
+        let at = from_pts as f64 * tb - back_s;
+        // The last attempt goes to the very start of the file.
+        let seek = |input: &mut ff::format::context::Input| {
+            if at.is_finite() {
+                let ts = (at * f64::from(ff::ffi::AV_TIME_BASE)).floor() as i64;
+                input.seek(ts, ..ts)
+            } else {
+                input.seek(0, ..)
+            }
+        };
+        seek(input).map_err(|e| err(format!("seek failed: {e}")))?;
+        let mut packet = ff::Packet::empty();
+        let first_video = loop {
+            match packet.read(input) {
+                Ok(()) if packet.stream() == video => break Some((packet.is_key(), packet.pts())),
+                Ok(()) => {}
+                Err(_) => break None,
+            }
+        };
+        if let Some((true, Some(pts))) = first_video
+            && pts <= from_pts
+        {
+            // Rewind to the same place for the real pass.
+            seek(input).map_err(|e| err(format!("seek failed: {e}")))?;
+            return Ok(pts);
+        }
+    }
+    Err(err("no keyframe at or before the requested start".into()))
+}
+
+fn copy_packets(
+    src: &Path,
+    info: &super::VideoInfo,
+    tmp: &Path,
+    format: &str,
+    hide_lead_in: bool,
+    (from_pts, to_pts): (i64, i64),
+    opts: &CopyOptions,
+) -> Result<Copied, VideoError> {
+    let (mut input, _) = open_video(src)?;
+    let write_err = |e: ff::Error| VideoError::Decode {
+        path: tmp.to_path_buf(),
+        reason: format!("cannot write the clip: {e}"),
+    };
+    let video = info.stream_index;
+    let (vn, vd) = info.time_base;
+    let vtb = if vd != 0 {
+        f64::from(vn) / f64::from(vd)
+    } else {
+        0.0
+    };
+    let keyframe_pts = seek_to_keyframe(&mut input, video, vtb, from_pts, src)?;
+    // Where output time zero lies, in seconds of the input timeline.
+    let zero_s = if hide_lead_in { from_pts } else { keyframe_pts } as f64 * vtb;
+    let from_s_abs = keyframe_pts as f64 * vtb;
+    let to_s_abs = if to_pts == i64::MAX {
+        f64::INFINITY
+    } else {
+        to_pts as f64 * vtb
+    };
+
+    let mut octx = ff::format::output_as(tmp, format).map_err(write_err)?;
+    let mut map: Vec<Option<usize>> = vec![None; input.streams().count()];
+    let mut streams = Vec::new();
+    let mut left_out = Vec::new();
+    let mut in_tbs = Vec::new();
+    for ist in input.streams() {
+        let p = ist.parameters();
+        let medium = p.medium();
+        let name = p.id().name().to_string();
+        in_tbs.push(ist.time_base());
+        let keep = match medium {
+            ff::media::Type::Video => ist.index() == video,
+            ff::media::Type::Audio => format == "matroska" || MP4_AUDIO.contains(&name.as_str()),
+            _ => false,
+        };
+        if !keep {
+            left_out.push(format!("{medium:?} {name} (stream {})", ist.index()).to_lowercase());
+            continue;
+        }
+        let mut ost = octx
+            .add_stream(ff::encoder::find(ff::codec::Id::None))
+            .map_err(write_err)?;
+        ost.set_parameters(p);
+        ffi::clear_codec_tag(&mut ost);
+        ost.set_time_base(ist.time_base());
+        map[ist.index()] = Some(ost.index());
+        streams.push(if medium == ff::media::Type::Video {
+            format!("video {name} {}x{}", info.width, info.height)
+        } else {
+            format!("audio {name}")
+        });
+    }
+    let mut meta = ff::Dictionary::new();
+    for (k, v) in &opts.metadata {
+        meta.set(k, v);
+    }
+    octx.set_metadata(meta);
+    octx.write_header().map_err(write_err)?;
+    let out_tbs: Vec<ff::Rational> = octx.streams().map(|s| s.time_base()).collect();
+
+    let mut copied = Copied {
+        keyframe_pts,
+        lead_in: 0,
+        trailing_pts: Vec::new(),
+        video_packets: 0,
+        audio_packets: 0,
+        streams,
+        left_out,
+    };
+    let mut video_done = false;
+    let has_audio = map
+        .iter()
+        .enumerate()
+        .any(|(i, m)| m.is_some() && i != video);
+    // Video packets shown after the end are held back until a packet shown before the end
+    // follows them in decode order (then they are references it needs); if none does, they
+    // are dropped.
+    let mut held: Vec<ff::Packet> = Vec::new();
+    let shift_for = |tb: ff::Rational| (zero_s / f64::from(tb)).round() as i64;
+    let write = |mut p: ff::Packet, si: usize, octx: &mut ff::format::context::Output| {
+        let in_tb = in_tbs[si];
+        let out_index = map[si].unwrap_or(0);
+        // Shift to the clip's zero (negative for a hidden lead-in), then to the output base.
+        let shift = shift_for(in_tb);
+        p.set_pts(p.pts().map(|t| t - shift));
+        p.set_dts(p.dts().map(|t| t - shift));
+        p.rescale_ts(in_tb, out_tbs[out_index]);
+        p.set_stream(out_index);
+        p.set_position(-1);
+        p.write_interleaved(octx).map_err(write_err)?;
+        if !opts.throttle.is_zero() {
+            std::thread::sleep(opts.throttle);
+        }
+        Ok::<(), VideoError>(())
+    };
+    loop {
+        let mut packet = ff::Packet::empty();
+        match packet.read(&mut input) {
+            Ok(()) => {}
+            Err(ff::Error::Eof) => break,
+            Err(e) => {
+                return Err(VideoError::Decode {
+                    path: src.to_path_buf(),
+                    reason: format!("reading stopped: {e}"),
+                });
+            }
+        }
+        let si = packet.stream();
+        if map.get(si).copied().flatten().is_none() {
+            continue;
+        }
+        let in_tb = in_tbs[si];
+        let secs = |t: i64| t as f64 * f64::from(in_tb);
+        if si == video {
+            if video_done {
+                continue;
+            }
+            let order = packet.dts().or(packet.pts()).unwrap_or(i64::MIN);
+            if order >= to_pts {
+                // Nothing decoded from here on is shown before the end.
+                video_done = true;
+                held.clear();
+                if !has_audio {
+                    break;
+                }
+                continue;
+            }
+            let pts = packet.pts().unwrap_or(order);
+            if pts >= to_pts {
+                held.push(packet);
+                continue;
+            }
+            for h in held.drain(..) {
+                copied.trailing_pts.push(h.pts().unwrap_or(i64::MAX));
+                copied.video_packets += 1;
+                write(h, si, &mut octx)?;
+            }
+            if pts < from_pts && hide_lead_in {
+                copied.lead_in += 1;
+            }
+            copied.video_packets += 1;
+        } else {
+            let Some(pts) = packet.pts() else { continue };
+            if secs(pts) < from_s_abs {
+                continue;
+            }
+            if secs(pts) >= to_s_abs {
+                if video_done {
+                    break;
+                }
+                continue;
+            }
+            copied.audio_packets += 1;
+        }
+        write(packet, si, &mut octx)?;
+    }
+    octx.write_trailer().map_err(write_err)?;
+    Ok(copied)
+}

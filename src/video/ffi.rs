@@ -1,0 +1,28 @@
+//! The few FFmpeg fields ffmpeg-next does not expose. Each function is one field access on a
+//! pointer that the safe wrapper owns and keeps valid for the borrow's lifetime.
+#![allow(unsafe_code)]
+
+use ff::packet::Ref as _;
+use ffmpeg_next as ff;
+
+/// FFmpeg's `AV_PKT_FLAG_DISCARD`: the demuxer marks packets that are decoded only as
+/// references and never shown (the part of an MP4 before its edit list starts).
+const AV_PKT_FLAG_DISCARD: i32 = 0x0004;
+
+/// True when the demuxer flagged `packet` as "decode, but do not show".
+pub fn is_discard(packet: &ff::Packet) -> bool {
+    // SAFETY: `as_ptr` points to the AVPacket owned by `packet`, valid while it is borrowed;
+    // reading an int field has no side effects.
+    unsafe { (*packet.as_ptr()).flags & AV_PKT_FLAG_DISCARD != 0 }
+}
+
+/// Clears the codec tag of an output stream's parameters, so that the muxer picks the tag its
+/// own container uses (a tag copied from another container is often invalid there).
+pub fn clear_codec_tag(stream: &mut ff::format::stream::StreamMut<'_>) {
+    // SAFETY: `parameters().as_mut_ptr()` is the AVCodecParameters owned by the stream, which
+    // the output context keeps alive; writing a plain integer field is what FFmpeg's own
+    // remuxing example does.
+    unsafe {
+        (*stream.parameters().as_mut_ptr()).codec_tag = 0;
+    }
+}

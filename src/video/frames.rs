@@ -1,0 +1,112 @@
+//! The frame table: every shown frame's timestamp, read from the packets without decoding.
+//!
+//! Frame numbers and "the frame on screen at t" come from here, for the player and the
+//! exporter alike, so that frame 1234 means the same picture everywhere, on variable-rate
+//! footage too. Packets the demuxer marks as never shown (before an MP4 edit list's start) are
+//! left out, as the decoder leaves them out.
+
+use super::{VideoError, ffi, open_video};
+use ffmpeg_next as ff;
+use std::path::Path;
+
+/// Timestamps closer than this (seconds) are the same instant.
+const EPS_S: f64 = 1e-6;
+
+/// Shown frames of one video stream, in presentation order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameTable {
+    /// Presentation timestamps in stream ticks, sorted, without duplicates.
+    pub ticks: Vec<i64>,
+    /// Seconds per tick.
+    pub seconds_per_tick: f64,
+}
+
+impl FrameTable {
+    /// Reads the packets of stream `stream_index` of `path`. A damaged tail ends the table
+    /// where reading stops.
+    pub fn read(path: &Path, stream_index: usize) -> Result<Self, VideoError> {
+        let (mut input, info) = open_video(path)?;
+        let (num, den) = info.time_base;
+        let seconds_per_tick = if den != 0 {
+            f64::from(num) / f64::from(den)
+        } else {
+            0.0
+        };
+        let mut ticks = Vec::new();
+        let mut packet = ff::Packet::empty();
+        // A read error ends the table where reading stops (a damaged tail).
+        while packet.read(&mut input).is_ok() {
+            if packet.stream() == stream_index
+                && !ffi::is_discard(&packet)
+                && let Some(t) = packet.pts().or(packet.dts())
+            {
+                ticks.push(t);
+            }
+        }
+        ticks.sort_unstable();
+        ticks.dedup();
+        if ticks.is_empty() {
+            return Err(VideoError::NoFrames {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Self {
+            ticks,
+            seconds_per_tick,
+        })
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.ticks.len()
+    }
+
+    /// True when there are no frames (never, for a table that was read).
+    pub fn is_empty(&self) -> bool {
+        self.ticks.is_empty()
+    }
+
+    /// Seconds of frame `i` since the first frame.
+    pub fn time_of(&self, i: usize) -> f64 {
+        let i = i.min(self.ticks.len().saturating_sub(1));
+        (self.ticks[i] - self.ticks[0]) as f64 * self.seconds_per_tick
+    }
+
+    /// The frame on screen at `t` seconds: the last one whose time is not after it.
+    pub fn frame_at(&self, t: f64) -> usize {
+        let origin = self.ticks[0];
+        let tb = self.seconds_per_tick;
+        self.ticks
+            .partition_point(|&x| (x - origin) as f64 * tb <= t + EPS_S)
+            .saturating_sub(1)
+    }
+
+    /// The first frame whose time is at or after `t` (the table's length if none).
+    pub fn first_at_or_after(&self, t: f64) -> usize {
+        let origin = self.ticks[0];
+        let tb = self.seconds_per_tick;
+        self.ticks
+            .partition_point(|&x| ((x - origin) as f64 * tb) < t - EPS_S)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_follow_sample_and_hold() {
+        let t = FrameTable {
+            ticks: vec![100, 110, 120, 150],
+            seconds_per_tick: 0.01,
+        };
+        assert_eq!(t.time_of(3), 0.5);
+        assert_eq!(t.frame_at(0.0), 0);
+        assert_eq!(t.frame_at(0.15), 1);
+        assert_eq!(t.frame_at(0.2), 2);
+        assert_eq!(t.frame_at(10.0), 3);
+        assert_eq!(t.first_at_or_after(0.15), 2);
+        assert_eq!(t.first_at_or_after(0.2), 2);
+        assert_eq!(t.first_at_or_after(0.6), 4);
+    }
+}
