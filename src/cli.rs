@@ -57,6 +57,10 @@ pub struct ExportArgs {
     /// Threshold recorded with the scores.
     #[arg(long, default_value_t = 0.5, value_parser = parse_unit)]
     pub threshold: f32,
+    /// Start and end exactly on the asked frames by re-encoding the span losslessly
+    /// (H.264 qp 0) instead of copying packets from the keyframe before.
+    #[arg(long)]
+    pub exact: bool,
     /// Print the manifest as JSON.
     #[arg(long)]
     pub json: bool,

@@ -284,6 +284,7 @@ fn export(args: &ExportArgs) -> u8 {
         out_dir,
         analyst,
         case: args.case.clone(),
+        exact: args.exact,
         scores: report.as_ref().map(|r| ScoresContext {
             model_id: r.model.id.clone(),
             manifest_sha256: r.model.manifest_sha256.clone(),

@@ -400,3 +400,65 @@ fn bad_export_requests_are_one_line_errors() {
         "nothing written for a failed export"
     );
 }
+
+/// md5 of every decoded video frame, in presentation order (no frame-rate conversion).
+fn decoded_md5s(path: &Path) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-map",
+            "0:v:0",
+            "-vsync",
+            "passthrough",
+            "-f",
+            "framemd5",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap().trim().to_string())
+        .collect()
+}
+
+#[test]
+fn exact_exports_start_and_end_on_the_asked_frames_with_identical_pixels() {
+    let dir = tempdir();
+    let hall = footage("one-by-one-person-detection.mp4");
+    let (d, m) = export(
+        &hall,
+        "61.45",
+        "63.05",
+        &dir.path().join("exact"),
+        &["--exact"],
+    );
+    let c = &m["clips"][0];
+    let (first, last) = (
+        c["shown"]["first_frame"].as_u64().unwrap() as usize,
+        c["shown"]["last_frame"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(
+        (first, last),
+        (614, 630),
+        "61.4 s is on screen at 61.45; 63.0 is the last before 63.05"
+    );
+    assert_eq!(c["reencoded_frames"], serde_json::json!([[614, 630]]));
+    assert_eq!(c["lead_in_frames"], 0);
+    assert!(c["container_note"].as_str().unwrap().contains("losslessly"));
+    let ours = decoded_md5s(&d.join(c["file"].as_str().unwrap()));
+    let source = decoded_md5s(&hall);
+    assert_eq!(
+        ours,
+        source[first..=last].to_vec(),
+        "every frame decodes to the original's pixels"
+    );
+    assert!(
+        run(vigil(dir.path()).arg("verify").arg(&d))
+            .status
+            .success()
+    );
+}

@@ -10,7 +10,8 @@
 use super::report::{ClipPictures, png_from_rgb, report_html, score_plot_png};
 use super::{now_utc, sha256_file, write_atomic};
 use crate::video::{
-    ClipExport, CopyOptions, FrameTable, VideoError, export_stream_copy, open_video,
+    ClipExport, CopyOptions, FrameTable, VideoError, export_reencode, export_stream_copy,
+    open_video,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -87,6 +88,9 @@ pub struct ExportJob {
     pub case: Option<PathBuf>,
     /// Scores and model, when available.
     pub scores: Option<ScoresContext>,
+    /// Re-encode (losslessly) so that clips start and end exactly on the asked frames,
+    /// instead of copying packets from the keyframe before.
+    pub exact: bool,
     /// Testing aid: pause per packet (see `CopyOptions::throttle`).
     pub throttle: std::time::Duration,
 }
@@ -186,8 +190,8 @@ pub struct ClipRecord {
     pub lead_in_hidden: bool,
     /// Source frames past the requested end that the clip also shows (decoding references).
     pub trailing_frames: Vec<u64>,
-    /// Frames re-encoded (none for a stream copy).
-    pub reencoded_frames: Vec<u64>,
+    /// Source frames re-encoded, as inclusive ranges (none for a stream copy).
+    pub reencoded_frames: Vec<[u64; 2]>,
     /// Video packets copied.
     pub video_packets: u64,
     /// Audio packets copied.
@@ -356,8 +360,13 @@ fn build(
         metadata: vec![(
             "comment".to_string(),
             format!(
-                "Exported by vigil {} by stream copy from {} (SHA-256 {})",
+                "Exported by vigil {} by {} from {} (SHA-256 {})",
                 crate::TOOL_VERSION,
+                if job.exact {
+                    "lossless re-encoding"
+                } else {
+                    "stream copy"
+                },
                 name,
                 sha_before
             ),
@@ -377,8 +386,18 @@ fn build(
     for (i, span) in job.spans.iter().enumerate() {
         let to_s = span.to_s.min(duration_s);
         let clip_stem = format!("{stem}_{}_{}", name_time(span.from_s), name_time(to_s));
-        let c: ClipExport =
-            export_stream_copy(&job.source, span.from_s, to_s, staging, &clip_stem, &copy)?;
+        let c: ClipExport = if job.exact {
+            export_reencode(
+                &job.source,
+                span.from_s,
+                to_s,
+                staging,
+                &format!("{clip_stem}_exact"),
+                &copy,
+            )?
+        } else {
+            export_stream_copy(&job.source, span.from_s, to_s, staging, &clip_stem, &copy)?
+        };
         let file_name = c
             .file
             .file_name()
@@ -427,7 +446,11 @@ fn build(
             lead_in_frames: c.lead_in_frames,
             lead_in_hidden: c.lead_in_hidden,
             trailing_frames: c.trailing_frames.clone(),
-            reencoded_frames: Vec::new(),
+            reencoded_frames: if job.exact {
+                vec![[c.first_frame, c.last_frame]]
+            } else {
+                Vec::new()
+            },
             video_packets: c.video_packets,
             audio_packets: c.audio_packets,
             streams: c.streams.clone(),

@@ -141,8 +141,8 @@ pub fn report_html(m: &ExportManifest, pictures: &[ClipPictures]) -> String {
         esc(&m.source.name)
     ));
     h.push_str(&format!(
-        "<p>Exported {} (UTC) by <b>{}</b> with {}. {} clip{} cut from the original without re-encoding: \
-         every video and audio packet in a clip is byte for byte the packet in the original.</p>\n",
+        "<p>Exported {} (UTC) by <b>{}</b> with {}. {} clip{} cut from the original; the method of each \
+         is stated below (a stream copy keeps every packet byte for byte).</p>\n",
         esc(&m.exported_utc),
         esc(if m.analyst.is_empty() { "(analyst not set)" } else { &m.analyst }),
         esc(&m.tool),
@@ -281,6 +281,18 @@ fn clip_html(h: &mut String, i: usize, c: &ClipRecord, p: &ClipPictures) {
         (
             "Method",
             format!("{}; {}", esc(&c.method), esc(&c.container_note)),
+        ),
+        (
+            "Re-encoded frames",
+            if c.reencoded_frames.is_empty() {
+                "none".to_string()
+            } else {
+                c.reencoded_frames
+                    .iter()
+                    .map(|[a, b]| format!("source frames {a} to {b}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
         ),
         ("Lead-in", lead),
         (

@@ -960,6 +960,7 @@ impl VigilApp {
                     .map(|((&a, &b), &s)| (a, b, s))
                     .collect(),
             }),
+            exact: false,
             throttle: std::time::Duration::ZERO,
         };
         let (tx, wake) = (self.jobs_tx.clone(), Arc::clone(&self.wake));

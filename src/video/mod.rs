@@ -13,6 +13,7 @@ mod frames;
 mod preview;
 mod probe;
 mod reader;
+mod reencode;
 mod scale;
 mod thumbnail;
 
@@ -23,6 +24,7 @@ pub use frames::FrameTable;
 pub use preview::{PreviewEvent, PreviewFrame, PreviewInfo, PreviewWorker};
 pub use probe::{VideoInfo, open_video};
 pub use reader::{ClipReader, ClipSpec, ReadClip};
+pub use reencode::export_reencode;
 pub use scale::{ResizeRule, Scaler};
 pub use thumbnail::{Picture, picture_at};
 

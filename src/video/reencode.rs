@@ -1,0 +1,290 @@
+//! `--exact` export: the asked frames and only those, re-encoded losslessly.
+//!
+//! A stream copy must start on a keyframe; this instead decodes the span and encodes every
+//! frame from the first asked one to the last with H.264 in lossless mode (libx264, qp 0, High
+//! 4:4:4 Predictive profile), so the clip starts and ends exactly where asked and every frame's
+//! pixels decode identical to the original's. Files are larger than a stream copy and some
+//! hardware players do not play lossless H.264; software players (VLC, mpv, FFmpeg) do.
+//! Frames in a pixel format libx264 cannot take losslessly are converted (the outcome says so).
+//!
+//! Splicing re-encoded partial GOPs at the two ends onto a stream copy of the middle would keep
+//! the middle's packets untouched too; that needs per-codec bitstream surgery (parameter sets,
+//! timestamps across the joins) and is not done here: every frame of an exact export is
+//! re-encoded, and the manifest lists them.
+
+use super::export::{ClipExport, CopyOptions, unique_path};
+use super::frames::FrameTable;
+use super::{FrameDecoder, VideoError, open_video};
+use ffmpeg_next as ff;
+use std::path::Path;
+
+/// Pixel formats libx264 encodes losslessly as they are.
+const X264_LOSSLESS_FORMATS: &[ff::format::Pixel] = &[
+    ff::format::Pixel::YUV420P,
+    ff::format::Pixel::YUVJ420P,
+    ff::format::Pixel::YUV422P,
+    ff::format::Pixel::YUVJ422P,
+    ff::format::Pixel::YUV444P,
+    ff::format::Pixel::YUVJ444P,
+    ff::format::Pixel::NV12,
+];
+
+/// Exports `[from_s, to_s)` of `src` frame-exactly by lossless re-encoding. Frame ranges re-
+/// encoded are the whole clip.
+pub fn export_reencode(
+    src: &Path,
+    from_s: f64,
+    to_s: f64,
+    out_dir: &Path,
+    stem: &str,
+    opts: &CopyOptions,
+) -> Result<ClipExport, VideoError> {
+    let (input, info) = open_video(src)?;
+    let table = FrameTable::read(src, info.stream_index)?;
+    const TYPED: f64 = 0.0005;
+    let first = table.frame_at(from_s.max(0.0) + TYPED);
+    let end = table
+        .first_at_or_after(to_s - TYPED)
+        .max(first + 1)
+        .min(table.len());
+    let start_t = table.time_of(first);
+
+    let io = |e: std::io::Error| VideoError::Io {
+        path: out_dir.to_path_buf(),
+        source: e,
+    };
+    std::fs::create_dir_all(out_dir).map_err(io)?;
+    let final_path = unique_path(out_dir, stem, "mp4");
+    let tmp = out_dir.join(format!(
+        ".{}.partial",
+        final_path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    ));
+    let encoded = encode(src, input, &info, &table, (first, end), start_t, &tmp, opts);
+    let (converted, frames) = match encoded {
+        Ok(v) => v,
+        Err(e) => {
+            if let Err(rm) = std::fs::remove_file(&tmp) {
+                tracing::warn!("cannot remove {}: {rm}", tmp.display());
+            }
+            return Err(e);
+        }
+    };
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    std::fs::rename(&tmp, &final_path).map_err(io)?;
+    if let Ok(d) = std::fs::File::open(out_dir) {
+        d.sync_all().map_err(io)?;
+    }
+    let last = end - 1;
+    let last_dur = if last + 1 < table.len() {
+        table.time_of(last + 1) - table.time_of(last)
+    } else {
+        1.0 / info.fps.max(1.0)
+    };
+    let note = match &converted {
+        None => "re-encoded losslessly to H.264 (libx264 qp 0) in MP4: every frame decodes to the original's pixels".to_string(),
+        Some(from) => format!(
+            "re-encoded to H.264 (libx264 qp 0) in MP4 after converting {from} to YUV 4:4:4, which libx264 needs; pixels are not bit-identical to the original"
+        ),
+    };
+    Ok(ClipExport {
+        file: final_path,
+        container: "mp4".into(),
+        container_note: note,
+        requested_from_s: from_s,
+        requested_to_s: to_s,
+        first_frame: first as u64,
+        last_frame: last as u64,
+        start_s: start_t,
+        end_s: table.time_of(last) + last_dur,
+        keyframe_s: start_t,
+        lead_in_frames: 0,
+        lead_in_hidden: false,
+        trailing_frames: Vec::new(),
+        video_packets: frames,
+        audio_packets: 0,
+        streams: vec![format!(
+            "video h264 (lossless) {}x{}",
+            info.width, info.height
+        )],
+        left_out: vec!["audio (an exact export holds the video only)".into()],
+    })
+}
+
+/// Decodes frames `first..end` and writes them losslessly encoded to `tmp`. Returns the source
+/// pixel format name if it had to be converted, and the frames written.
+#[allow(clippy::too_many_arguments)]
+fn encode(
+    src: &Path,
+    input: ff::format::context::Input,
+    info: &super::VideoInfo,
+    table: &FrameTable,
+    (first, end): (usize, usize),
+    start_t: f64,
+    tmp: &Path,
+    opts: &CopyOptions,
+) -> Result<(Option<String>, u64), VideoError> {
+    let fail = |what: &str, e: ff::Error| VideoError::Decode {
+        path: tmp.to_path_buf(),
+        reason: format!("{what}: {e}"),
+    };
+    let codec = ff::encoder::find_by_name("libx264").ok_or_else(|| VideoError::Decode {
+        path: src.to_path_buf(),
+        reason: "this FFmpeg has no libx264 encoder, which --exact needs".into(),
+    })?;
+    let mut dec = FrameDecoder::new(input, info)?;
+    let mut frame = ff::frame::Video::empty();
+    // The first frame fixes the decoder's clock; then seek to the keyframe before the span.
+    if dec.next_frame(&mut frame)?.is_none() {
+        return Err(VideoError::NoFrames {
+            path: src.to_path_buf(),
+        });
+    }
+    let (num, den) = info.time_base;
+    let tb = ff::Rational::new(num.max(1), den.max(1));
+    let tick = f64::from(tb);
+    let mut octx = ff::format::output_as(tmp, "mp4").map_err(|e| fail("output", e))?;
+    let global = octx
+        .format()
+        .flags()
+        .contains(ff::format::Flags::GLOBAL_HEADER);
+
+    let mut encoder: Option<ff::encoder::Video> = None;
+    let mut scaler: Option<ff::software::scaling::Context> = None;
+    let mut converted = None;
+    let mut ost_tb = tb;
+    let mut written = 0u64;
+    let mut packet = ff::Packet::empty();
+    let mut yuv = ff::frame::Video::empty();
+
+    // Packets need a duration, or the muxer ends the track at the last frame's start and
+    // players drop that frame.
+    let frame_ticks = ((1.0 / info.fps.max(1.0)) / tick).round().max(1.0) as i64;
+    let mut drain = |enc: &mut ff::encoder::Video,
+                     octx: &mut ff::format::context::Output,
+                     ost_tb: ff::Rational,
+                     written: &mut u64|
+     -> Result<(), VideoError> {
+        while enc.receive_packet(&mut packet).is_ok() {
+            if packet.duration() <= 0 {
+                packet.set_duration(frame_ticks);
+            }
+            packet.set_stream(0);
+            packet.rescale_ts(tb, ost_tb);
+            packet
+                .write_interleaved(octx)
+                .map_err(|e| fail("write", e))?;
+            *written += 1;
+            if !opts.throttle.is_zero() {
+                std::thread::sleep(opts.throttle);
+            }
+        }
+        Ok(())
+    };
+
+    let seek_to = (start_t - 0.001).max(0.0);
+    if first > 0 {
+        dec.seek(seek_to)?;
+    }
+    let mut pending_first = first == 0;
+    loop {
+        let t = if pending_first {
+            pending_first = false;
+            Some(0.0)
+        } else {
+            dec.next_frame(&mut frame)?
+        };
+        let Some(t) = t else { break };
+        let index = table.frame_at(t);
+        if index < first {
+            continue;
+        }
+        if index >= end {
+            break;
+        }
+        if encoder.is_none() {
+            let fmt = frame.format();
+            let (enc_fmt, conv) = if X264_LOSSLESS_FORMATS.contains(&fmt) {
+                (fmt, None)
+            } else {
+                (
+                    ff::format::Pixel::YUV444P,
+                    Some(format!("{fmt:?}").to_lowercase()),
+                )
+            };
+            if conv.is_some() {
+                scaler = Some(
+                    ff::software::scaling::Context::get(
+                        fmt,
+                        frame.width(),
+                        frame.height(),
+                        enc_fmt,
+                        frame.width(),
+                        frame.height(),
+                        ff::software::scaling::Flags::POINT,
+                    )
+                    .map_err(|e| fail("pixel conversion", e))?,
+                );
+            }
+            converted = conv;
+            let mut ost = octx.add_stream(codec).map_err(|e| fail("stream", e))?;
+            let mut ctx = ff::codec::context::Context::new_with_codec(codec)
+                .encoder()
+                .video()
+                .map_err(|e| fail("encoder", e))?;
+            ctx.set_width(frame.width());
+            ctx.set_height(frame.height());
+            ctx.set_format(enc_fmt);
+            ctx.set_time_base(tb);
+            let sar = ff::Rational::new(info.sample_aspect.0, info.sample_aspect.1.max(1));
+            if sar.numerator() > 0 {
+                ctx.set_aspect_ratio(sar);
+            }
+            if global {
+                ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+            }
+            let mut o = ff::Dictionary::new();
+            o.set("qp", "0");
+            o.set("preset", "veryfast");
+            // No B-frames: decode order is display order, no start offset to edit away.
+            o.set("bframes", "0");
+            let opened = ctx.open_with(o).map_err(|e| fail("open libx264", e))?;
+            ost.set_parameters(&opened);
+            ost.set_time_base(tb);
+            encoder = Some(opened);
+            let mut meta = ff::Dictionary::new();
+            for (k, v) in &opts.metadata {
+                meta.set(k, v);
+            }
+            octx.set_metadata(meta);
+            octx.write_header().map_err(|e| fail("header", e))?;
+            ost_tb = octx.stream(0).map_or(tb, |s| s.time_base());
+        }
+        let Some(enc) = encoder.as_mut() else { break };
+        let pts = ((table.time_of(index) - start_t) / tick).round() as i64;
+        let to_send = match scaler.as_mut() {
+            Some(s) => {
+                s.run(&frame, &mut yuv)
+                    .map_err(|e| fail("pixel conversion", e))?;
+                &mut yuv
+            }
+            None => &mut frame,
+        };
+        to_send.set_pts(Some(pts));
+        to_send.set_kind(ff::picture::Type::None);
+        enc.send_frame(to_send).map_err(|e| fail("encode", e))?;
+        drain(enc, &mut octx, ost_tb, &mut written)?;
+    }
+    let Some(mut enc) = encoder else {
+        return Err(VideoError::NoFrames {
+            path: src.to_path_buf(),
+        });
+    };
+    enc.send_eof().map_err(|e| fail("encode", e))?;
+    drain(&mut enc, &mut octx, ost_tb, &mut written)?;
+    octx.write_trailer().map_err(|e| fail("trailer", e))?;
+    Ok((converted, written))
+}
