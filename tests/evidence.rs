@@ -426,7 +426,7 @@ fn decoded_md5s(path: &Path) -> Vec<String> {
 }
 
 #[test]
-fn exact_exports_start_and_end_on_the_asked_frames_with_identical_pixels() {
+fn exact_exports_of_b_frame_footage_reencode_the_whole_span_with_identical_pixels() {
     let dir = tempdir();
     let hall = footage("one-by-one-person-detection.mp4");
     let (d, m) = export(
@@ -460,5 +460,46 @@ fn exact_exports_start_and_end_on_the_asked_frames_with_identical_pixels() {
         run(vigil(dir.path()).arg("verify").arg(&d))
             .status
             .success()
+    );
+}
+
+#[test]
+fn exact_exports_without_b_frames_reencode_only_the_first_partial_gop() {
+    let dir = tempdir();
+    let car = footage("car-detection.mp4");
+    let (d, m) = export(
+        &car,
+        "12.3",
+        "17.9",
+        &dir.path().join("exact"),
+        &["--exact"],
+    );
+    let c = &m["clips"][0];
+    let (first, last) = (
+        c["shown"]["first_frame"].as_u64().unwrap() as usize,
+        c["shown"]["last_frame"].as_u64().unwrap() as usize,
+    );
+    assert_eq!((first, last), (153, 223));
+    // Keyframes every 30 frames: 153..=179 re-encoded, 180.. copied.
+    assert_eq!(c["reencoded_frames"], serde_json::json!([[153, 179]]));
+    let file = d.join(c["file"].as_str().unwrap());
+    assert_eq!(
+        decoded_md5s(&file),
+        decoded_md5s(&car)[first..=last].to_vec(),
+        "same pixels"
+    );
+    // From the second copied packet on, the packets are the original's byte for byte (the
+    // first copied one carries the original's SPS/PPS in front).
+    let ours = packet_md5s(&file);
+    let theirs = packet_md5s(&car);
+    let head = 179 - 153 + 1;
+    assert_eq!(
+        &ours[head + 1..],
+        &theirs[181..=last],
+        "copied packets byte-identical"
+    );
+    assert_ne!(
+        ours[head], theirs[180],
+        "the join packet has the parameter sets in front"
     );
 }

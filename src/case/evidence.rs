@@ -386,8 +386,8 @@ fn build(
     for (i, span) in job.spans.iter().enumerate() {
         let to_s = span.to_s.min(duration_s);
         let clip_stem = format!("{stem}_{}_{}", name_time(span.from_s), name_time(to_s));
-        let c: ClipExport = if job.exact {
-            export_reencode(
+        let spliced = if job.exact {
+            crate::video::export_splice(
                 &job.source,
                 span.from_s,
                 to_s,
@@ -396,7 +396,25 @@ fn build(
                 &copy,
             )?
         } else {
-            export_stream_copy(&job.source, span.from_s, to_s, staging, &clip_stem, &copy)?
+            None
+        };
+        let (c, reencoded): (ClipExport, Vec<[u64; 2]>) = if let Some(s) = spliced {
+            (s.clip, s.reencoded)
+        } else if job.exact {
+            // Not H.264, or nothing to copy between the two ends: the whole span.
+            let c = export_reencode(
+                &job.source,
+                span.from_s,
+                to_s,
+                staging,
+                &format!("{clip_stem}_exact"),
+                &copy,
+            )?;
+            let all = vec![[c.first_frame, c.last_frame]];
+            (c, all)
+        } else {
+            let c = export_stream_copy(&job.source, span.from_s, to_s, staging, &clip_stem, &copy)?;
+            (c, Vec::new())
         };
         let file_name = c
             .file
@@ -446,11 +464,7 @@ fn build(
             lead_in_frames: c.lead_in_frames,
             lead_in_hidden: c.lead_in_hidden,
             trailing_frames: c.trailing_frames.clone(),
-            reencoded_frames: if job.exact {
-                vec![[c.first_frame, c.last_frame]]
-            } else {
-                Vec::new()
-            },
+            reencoded_frames: reencoded,
             video_packets: c.video_packets,
             audio_packets: c.audio_packets,
             streams: c.streams.clone(),

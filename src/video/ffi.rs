@@ -1,4 +1,4 @@
-//! The few FFmpeg fields ffmpeg-next does not expose. Each function is one field access on a
+//! The few FFmpeg fields ffmpeg-next does not expose (packet flags, codec tag, extradata). Each function is one field access on a
 //! pointer that the safe wrapper owns and keeps valid for the borrow's lifetime.
 #![allow(unsafe_code)]
 
@@ -24,5 +24,21 @@ pub fn clear_codec_tag(stream: &mut ff::format::stream::StreamMut<'_>) {
     // remuxing example does.
     unsafe {
         (*stream.parameters().as_mut_ptr()).codec_tag = 0;
+    }
+}
+
+/// The codec extradata of a stream (for H.264 in MP4: the `avcC` record with the parameter
+/// sets), copied out.
+pub fn extradata(params: &ff::codec::Parameters) -> Vec<u8> {
+    // SAFETY: `as_ptr` points to the AVCodecParameters `params` wraps, valid while borrowed;
+    // `extradata` is either null or points to `extradata_size` readable bytes owned by it.
+    unsafe {
+        let p = params.as_ptr();
+        let data = (*p).extradata;
+        let size = (*p).extradata_size;
+        if data.is_null() || size <= 0 {
+            return Vec::new();
+        }
+        std::slice::from_raw_parts(data, size as usize).to_vec()
     }
 }

@@ -15,6 +15,7 @@ mod probe;
 mod reader;
 mod reencode;
 mod scale;
+mod splice;
 mod thumbnail;
 
 pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
@@ -26,6 +27,7 @@ pub use probe::{VideoInfo, open_video};
 pub use reader::{ClipReader, ClipSpec, ReadClip};
 pub use reencode::export_reencode;
 pub use scale::{ResizeRule, Scaler};
+pub use splice::{SpliceOutcome, export_splice};
 pub use thumbnail::{Picture, picture_at};
 
 use std::path::PathBuf;

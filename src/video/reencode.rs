@@ -7,10 +7,9 @@
 //! hardware players do not play lossless H.264; software players (VLC, mpv, FFmpeg) do.
 //! Frames in a pixel format libx264 cannot take losslessly are converted (the outcome says so).
 //!
-//! Splicing re-encoded partial GOPs at the two ends onto a stream copy of the middle would keep
-//! the middle's packets untouched too; that needs per-codec bitstream surgery (parameter sets,
-//! timestamps across the joins) and is not done here: every frame of an exact export is
-//! re-encoded, and the manifest lists them.
+//! For H.264 without B-frames `splice.rs` re-encodes only the partial GOP at the start and copies
+//! the rest; this whole-span path serves every other case (B-frames, other codecs, a span inside
+//! one GOP), and the manifest lists the frames re-encoded either way.
 
 use super::export::{ClipExport, CopyOptions, unique_path};
 use super::frames::FrameTable;
