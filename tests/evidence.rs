@@ -503,3 +503,30 @@ fn exact_exports_without_b_frames_reencode_only_the_first_partial_gop() {
         "the join packet has the parameter sets in front"
     );
 }
+
+#[test]
+fn the_manifest_gives_the_recorders_wall_clock_when_the_container_has_it() {
+    let dir = tempdir();
+    let src = dir.path().join("cam.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=d=6:s=320x240:r=25",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "25",
+        "-metadata",
+        "creation_time=2026-11-29T08:15:00.000000Z",
+        src.to_str().unwrap(),
+    ]);
+    let (_, m) = export(&src, "2", "4", &dir.path().join("e"), &[]);
+    assert_eq!(m["source"]["creation_time"], "2026-11-29T08:15:00.000000Z");
+    assert_eq!(
+        m["clips"][0]["wall_clock_utc"],
+        serde_json::json!(["2026-11-29T08:15:02.000Z", "2026-11-29T08:15:04.000Z"])
+    );
+}
