@@ -98,14 +98,7 @@ pub fn export_stream_copy(
     let tick = table.seconds_per_tick;
     let origin = table.ticks[0];
 
-    // Times are typed and shown to the millisecond: a frame starting within half a millisecond
-    // of the asked time is the asked frame.
-    const TYPED: f64 = 0.0005;
-    let first = table.frame_at(from_s.max(0.0) + TYPED);
-    let end = table
-        .first_at_or_after(to_s - TYPED)
-        .max(first + 1)
-        .min(table.len());
+    let (first, end) = asked_frames(&table, from_s, to_s);
     let from_pts = table.ticks[first];
     let to_pts = table.ticks.get(end).copied().unwrap_or(i64::MAX);
 
@@ -148,45 +141,17 @@ pub fn export_stream_copy(
     };
     let hide_lead_in = format != "matroska";
 
-    let io = |e: std::io::Error| VideoError::Io {
-        path: out_dir.to_path_buf(),
-        source: e,
-    };
-    std::fs::create_dir_all(out_dir).map_err(io)?;
-    let final_path = unique_path(out_dir, stem, ext);
-    let tmp = out_dir.join(format!(
-        ".{}.partial",
-        final_path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    ));
-    let result = copy_packets(
-        src,
-        &info,
-        &tmp,
-        format,
-        hide_lead_in,
-        (from_pts, to_pts),
-        opts,
-    );
-    let copied = match result {
-        Ok(c) => c,
-        Err(e) => {
-            // A failed export leaves nothing behind that could pass for a clip.
-            if let Err(rm) = std::fs::remove_file(&tmp) {
-                tracing::warn!("cannot remove {}: {rm}", tmp.display());
-            }
-            return Err(e);
-        }
-    };
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io)?;
-    // The final name appears only now, complete.
-    std::fs::rename(&tmp, &final_path).map_err(io)?;
-    if let Ok(d) = std::fs::File::open(out_dir) {
-        d.sync_all().map_err(io)?;
-    }
+    let (final_path, copied) = write_then_rename(out_dir, stem, ext, |tmp| {
+        copy_packets(
+            src,
+            &info,
+            tmp,
+            format,
+            hide_lead_in,
+            (from_pts, to_pts),
+            opts,
+        )
+    })?;
 
     let time = |t: i64| (t - origin) as f64 * tick;
     let shown_first = if hide_lead_in {
@@ -196,12 +161,6 @@ pub fn export_stream_copy(
     };
     // The last asked-for frame; anchors shown past the end are listed apart.
     let last_shown = end - 1;
-    let last_dur = table
-        .ticks
-        .get(last_shown + 1)
-        .map_or(1.0 / info.fps.max(1.0), |&n| {
-            (n - table.ticks[last_shown]) as f64 * tick
-        });
     let mut trailing: Vec<u64> = copied
         .trailing_pts
         .iter()
@@ -217,7 +176,7 @@ pub fn export_stream_copy(
         first_frame: shown_first as u64,
         last_frame: last_shown as u64,
         start_s: table.time_of(shown_first),
-        end_s: table.time_of(last_shown) + last_dur,
+        end_s: frame_end_s(&table, last_shown, info.fps),
         keyframe_s: time(copied.keyframe_pts),
         lead_in_frames: copied.lead_in,
         lead_in_hidden: hide_lead_in,
@@ -244,6 +203,71 @@ pub fn unique_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
         }
         n += 1;
     }
+}
+
+/// Times are typed and shown to the millisecond: a frame starting within half a millisecond of
+/// the asked time is the asked frame.
+const TYPED_S: f64 = 0.0005;
+
+/// The frames of the asked span `[from_s, to_s)`: the one on screen at `from_s` up to (not
+/// including) the first one at or after `to_s`; at least one frame.
+pub(crate) fn asked_frames(table: &FrameTable, from_s: f64, to_s: f64) -> (usize, usize) {
+    let first = table.frame_at(from_s.max(0.0) + TYPED_S);
+    let end = table
+        .first_at_or_after(to_s - TYPED_S)
+        .max(first + 1)
+        .min(table.len());
+    (first, end)
+}
+
+/// When frame `i` stops being shown: the next frame's time, or one nominal frame later.
+pub(crate) fn frame_end_s(table: &FrameTable, i: usize, fps: f64) -> f64 {
+    if i + 1 < table.len() {
+        table.time_of(i + 1)
+    } else {
+        table.time_of(i) + 1.0 / fps.max(1.0)
+    }
+}
+
+/// Writes a clip through `write` under a temporary name in `out_dir`, then fsyncs it and gives
+/// it its final, unused name `stem.ext`. A failure removes the temporary file: nothing that
+/// could pass for a clip is left behind.
+pub(crate) fn write_then_rename<T>(
+    out_dir: &Path,
+    stem: &str,
+    ext: &str,
+    write: impl FnOnce(&Path) -> Result<T, VideoError>,
+) -> Result<(PathBuf, T), VideoError> {
+    let io = |e: std::io::Error| VideoError::Io {
+        path: out_dir.to_path_buf(),
+        source: e,
+    };
+    std::fs::create_dir_all(out_dir).map_err(io)?;
+    let final_path = unique_path(out_dir, stem, ext);
+    let tmp = out_dir.join(format!(
+        ".{}.partial",
+        final_path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    ));
+    let value = match write(&tmp) {
+        Ok(v) => v,
+        Err(e) => {
+            if let Err(rm) = std::fs::remove_file(&tmp) {
+                tracing::warn!("cannot remove {}: {rm}", tmp.display());
+            }
+            return Err(e);
+        }
+    };
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    // The final name appears only now, complete.
+    std::fs::rename(&tmp, &final_path).map_err(io)?;
+    if let Ok(d) = std::fs::File::open(out_dir) {
+        d.sync_all().map_err(io)?;
+    }
+    Ok((final_path, value))
 }
 
 struct Copied {

@@ -11,7 +11,7 @@
 //! the rest; this whole-span path serves every other case (B-frames, other codecs, a span inside
 //! one GOP), and the manifest lists the frames re-encoded either way.
 
-use super::export::{ClipExport, CopyOptions, unique_path};
+use super::export::{ClipExport, CopyOptions, asked_frames, frame_end_s, write_then_rename};
 use super::frames::FrameTable;
 use super::{FrameDecoder, VideoError, open_video};
 use ffmpeg_next as ff;
@@ -40,49 +40,13 @@ pub fn export_reencode(
 ) -> Result<ClipExport, VideoError> {
     let (input, info) = open_video(src)?;
     let table = FrameTable::read(src, info.stream_index)?;
-    const TYPED: f64 = 0.0005;
-    let first = table.frame_at(from_s.max(0.0) + TYPED);
-    let end = table
-        .first_at_or_after(to_s - TYPED)
-        .max(first + 1)
-        .min(table.len());
+    let (first, end) = asked_frames(&table, from_s, to_s);
     let start_t = table.time_of(first);
 
-    let io = |e: std::io::Error| VideoError::Io {
-        path: out_dir.to_path_buf(),
-        source: e,
-    };
-    std::fs::create_dir_all(out_dir).map_err(io)?;
-    let final_path = unique_path(out_dir, stem, "mp4");
-    let tmp = out_dir.join(format!(
-        ".{}.partial",
-        final_path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    ));
-    let encoded = encode(src, input, &info, &table, (first, end), start_t, &tmp, opts);
-    let (converted, frames) = match encoded {
-        Ok(v) => v,
-        Err(e) => {
-            if let Err(rm) = std::fs::remove_file(&tmp) {
-                tracing::warn!("cannot remove {}: {rm}", tmp.display());
-            }
-            return Err(e);
-        }
-    };
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io)?;
-    std::fs::rename(&tmp, &final_path).map_err(io)?;
-    if let Ok(d) = std::fs::File::open(out_dir) {
-        d.sync_all().map_err(io)?;
-    }
+    let (final_path, (converted, frames)) = write_then_rename(out_dir, stem, "mp4", |tmp| {
+        encode(src, input, &info, &table, (first, end), start_t, tmp, opts)
+    })?;
     let last = end - 1;
-    let last_dur = if last + 1 < table.len() {
-        table.time_of(last + 1) - table.time_of(last)
-    } else {
-        1.0 / info.fps.max(1.0)
-    };
     let note = match &converted {
         None => "re-encoded losslessly to H.264 (libx264 qp 0) in MP4: every frame decodes to the original's pixels".to_string(),
         Some(from) => format!(
@@ -98,7 +62,7 @@ pub fn export_reencode(
         first_frame: first as u64,
         last_frame: last as u64,
         start_s: start_t,
-        end_s: table.time_of(last) + last_dur,
+        end_s: frame_end_s(&table, last, info.fps),
         keyframe_s: start_t,
         lead_in_frames: 0,
         lead_in_hidden: false,

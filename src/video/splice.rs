@@ -20,7 +20,7 @@
 //! the same in every player. For those sources, and for other codecs, `--exact` re-encodes the
 //! whole span (`reencode.rs`).
 
-use super::export::{ClipExport, CopyOptions, unique_path};
+use super::export::{ClipExport, CopyOptions, asked_frames, frame_end_s, write_then_rename};
 use super::frames::FrameTable;
 use super::{FrameDecoder, VideoError, ffi, open_video};
 use ffmpeg_next as ff;
@@ -267,12 +267,7 @@ pub fn export_splice(
     };
     drop(input);
     let table = FrameTable::read(src, info.stream_index)?;
-    const TYPED: f64 = 0.0005;
-    let first = table.frame_at(from_s.max(0.0) + TYPED);
-    let end = table
-        .first_at_or_after(to_s - TYPED)
-        .max(first + 1)
-        .min(table.len());
+    let (first, end) = asked_frames(&table, from_s, to_s);
     let gops = gop_map(src, info.stream_index, &table)?;
     if gops.reordered {
         // B-frames: see the module documentation.
@@ -290,29 +285,9 @@ pub fn export_splice(
     }
     let zero = table.ticks[first];
 
-    let io = |e: std::io::Error| VideoError::Io {
-        path: out_dir.to_path_buf(),
-        source: e,
-    };
-    std::fs::create_dir_all(out_dir).map_err(io)?;
-    let final_path = unique_path(out_dir, stem, "mp4");
-    let tmp = out_dir.join(format!(
-        ".{}.partial",
-        final_path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    ));
-    let written = (|| -> Result<u64, VideoError> {
+    let (final_path, packets) = write_then_rename(out_dir, stem, "mp4", |tmp| {
         let head = if first < k2 {
-            encode_segment(
-                src,
-                &info,
-                &table,
-                (first, k2),
-                zero,
-                avcc.length_size,
-                &tmp,
-            )?
+            encode_segment(src, &info, &table, (first, k2), zero, avcc.length_size, tmp)?
         } else {
             Vec::new()
         };
@@ -320,7 +295,7 @@ pub fn export_splice(
             src,
             &info,
             &table,
-            &tmp,
+            tmp,
             &params,
             &head,
             (k2, end),
@@ -328,30 +303,8 @@ pub fn export_splice(
             &avcc,
             opts,
         )
-    })();
-    let packets = match written {
-        Ok(n) => n,
-        Err(e) => {
-            if let Err(rm) = std::fs::remove_file(&tmp) {
-                tracing::warn!("cannot remove {}: {rm}", tmp.display());
-            }
-            return Err(e);
-        }
-    };
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io)?;
-    std::fs::rename(&tmp, &final_path).map_err(io)?;
-    if let Ok(d) = std::fs::File::open(out_dir) {
-        d.sync_all().map_err(io)?;
-    }
-
+    })?;
     let last = end - 1;
-    let last_dur = if last + 1 < table.len() {
-        table.time_of(last + 1) - table.time_of(last)
-    } else {
-        1.0 / info.fps.max(1.0)
-    };
     let mut reencoded = Vec::new();
     if first < k2 {
         reencoded.push([first as u64, k2 as u64 - 1]);
@@ -369,7 +322,7 @@ pub fn export_splice(
         first_frame: first as u64,
         last_frame: last as u64,
         start_s: table.time_of(first),
-        end_s: table.time_of(last) + last_dur,
+        end_s: frame_end_s(&table, last, info.fps),
         keyframe_s: table.time_of(k2),
         lead_in_frames: 0,
         lead_in_hidden: false,
