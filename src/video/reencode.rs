@@ -39,12 +39,13 @@ pub fn export_reencode(
     opts: &CopyOptions,
 ) -> Result<ClipExport, VideoError> {
     let (input, info) = open_video(src)?;
+    drop(input);
     let table = FrameTable::read(src, info.stream_index)?;
     let (first, end) = asked_frames(&table, from_s, to_s);
     let start_t = table.time_of(first);
 
     let (final_path, (converted, frames)) = write_then_rename(out_dir, stem, "mp4", |tmp| {
-        encode(src, input, &info, &table, (first, end), start_t, tmp, opts)
+        encode(src, &info, &table, (first, end), start_t, tmp, opts)
     })?;
     let last = end - 1;
     let note = match &converted {
@@ -77,12 +78,95 @@ pub fn export_reencode(
     })
 }
 
+/// Calls `each(index, frame)` for the decoded frames `a..b` of `src`, in order: decodes the
+/// first frame (it fixes the decoder's clock), seeks to the keyframe before frame `a` and
+/// decodes forward.
+pub(crate) fn for_each_frame(
+    src: &Path,
+    info: &super::VideoInfo,
+    table: &FrameTable,
+    (a, b): (usize, usize),
+    mut each: impl FnMut(usize, &mut ff::frame::Video) -> Result<(), VideoError>,
+) -> Result<(), VideoError> {
+    let (input, _) = open_video(src)?;
+    let mut dec = FrameDecoder::new(input, info)?;
+    let mut frame = ff::frame::Video::empty();
+    if dec.next_frame(&mut frame)?.is_none() {
+        return Err(VideoError::NoFrames {
+            path: src.to_path_buf(),
+        });
+    }
+    let mut pending_first = a == 0;
+    if a > 0 {
+        dec.seek((table.time_of(a) - 0.001).max(0.0))?;
+    }
+    loop {
+        let t = if pending_first {
+            pending_first = false;
+            Some(0.0)
+        } else {
+            dec.next_frame(&mut frame)?
+        };
+        let Some(t) = t else { return Ok(()) };
+        let index = table.frame_at(t);
+        if index < a {
+            continue;
+        }
+        if index >= b {
+            return Ok(());
+        }
+        each(index, &mut frame)?;
+    }
+}
+
+/// libx264 opened in lossless mode (qp 0) without B-frames, so decode order is display order.
+/// `x264_params` adds libx264 options (e.g. in-band parameter sets).
+pub(crate) fn lossless_x264(
+    frame: &ff::frame::Video,
+    format: ff::format::Pixel,
+    tb: ff::Rational,
+    sar: ff::Rational,
+    global_header: bool,
+    x264_params: Option<&str>,
+    src: &Path,
+) -> Result<ff::encoder::Video, VideoError> {
+    let fail = |what: &str, e: ff::Error| VideoError::Decode {
+        path: src.to_path_buf(),
+        reason: format!("{what}: {e}"),
+    };
+    let codec = ff::encoder::find_by_name("libx264").ok_or_else(|| VideoError::Decode {
+        path: src.to_path_buf(),
+        reason: "this FFmpeg has no libx264 encoder, which --exact needs".into(),
+    })?;
+    let mut ctx = ff::codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .map_err(|e| fail("encoder", e))?;
+    ctx.set_width(frame.width());
+    ctx.set_height(frame.height());
+    ctx.set_format(format);
+    ctx.set_time_base(tb);
+    if sar.numerator() > 0 {
+        ctx.set_aspect_ratio(sar);
+    }
+    if global_header {
+        ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+    }
+    let mut o = ff::Dictionary::new();
+    o.set("qp", "0");
+    o.set("preset", "veryfast");
+    o.set("bframes", "0");
+    if let Some(p) = x264_params {
+        o.set("x264-params", p);
+    }
+    ctx.open_with(o).map_err(|e| fail("open libx264", e))
+}
+
 /// Decodes frames `first..end` and writes them losslessly encoded to `tmp`. Returns the source
 /// pixel format name if it had to be converted, and the frames written.
 #[allow(clippy::too_many_arguments)]
 fn encode(
     src: &Path,
-    input: ff::format::context::Input,
     info: &super::VideoInfo,
     table: &FrameTable,
     (first, end): (usize, usize),
@@ -94,26 +178,18 @@ fn encode(
         path: tmp.to_path_buf(),
         reason: format!("{what}: {e}"),
     };
-    let codec = ff::encoder::find_by_name("libx264").ok_or_else(|| VideoError::Decode {
-        path: src.to_path_buf(),
-        reason: "this FFmpeg has no libx264 encoder, which --exact needs".into(),
-    })?;
-    let mut dec = FrameDecoder::new(input, info)?;
-    let mut frame = ff::frame::Video::empty();
-    // The first frame fixes the decoder's clock; then seek to the keyframe before the span.
-    if dec.next_frame(&mut frame)?.is_none() {
-        return Err(VideoError::NoFrames {
-            path: src.to_path_buf(),
-        });
-    }
     let (num, den) = info.time_base;
     let tb = ff::Rational::new(num.max(1), den.max(1));
     let tick = f64::from(tb);
+    let sar = ff::Rational::new(info.sample_aspect.0, info.sample_aspect.1.max(1));
     let mut octx = ff::format::output_as(tmp, "mp4").map_err(|e| fail("output", e))?;
     let global = octx
         .format()
         .flags()
         .contains(ff::format::Flags::GLOBAL_HEADER);
+    // Packets need a duration, or the muxer ends the track at the last frame's start and
+    // players drop that frame.
+    let frame_ticks = ((1.0 / info.fps.max(1.0)) / tick).round().max(1.0) as i64;
 
     let mut encoder: Option<ff::encoder::Video> = None;
     let mut scaler: Option<ff::software::scaling::Context> = None;
@@ -122,10 +198,6 @@ fn encode(
     let mut written = 0u64;
     let mut packet = ff::Packet::empty();
     let mut yuv = ff::frame::Video::empty();
-
-    // Packets need a duration, or the muxer ends the track at the last frame's start and
-    // players drop that frame.
-    let frame_ticks = ((1.0 / info.fps.max(1.0)) / tick).round().max(1.0) as i64;
     let mut drain = |enc: &mut ff::encoder::Video,
                      octx: &mut ff::format::context::Output,
                      ost_tb: ff::Rational,
@@ -148,73 +220,31 @@ fn encode(
         Ok(())
     };
 
-    let seek_to = (start_t - 0.001).max(0.0);
-    if first > 0 {
-        dec.seek(seek_to)?;
-    }
-    let mut pending_first = first == 0;
-    loop {
-        let t = if pending_first {
-            pending_first = false;
-            Some(0.0)
-        } else {
-            dec.next_frame(&mut frame)?
-        };
-        let Some(t) = t else { break };
-        let index = table.frame_at(t);
-        if index < first {
-            continue;
-        }
-        if index >= end {
-            break;
-        }
+    for_each_frame(src, info, table, (first, end), |index, frame| {
         if encoder.is_none() {
             let fmt = frame.format();
-            let (enc_fmt, conv) = if X264_LOSSLESS_FORMATS.contains(&fmt) {
-                (fmt, None)
+            let enc_fmt = if X264_LOSSLESS_FORMATS.contains(&fmt) {
+                fmt
             } else {
-                (
-                    ff::format::Pixel::YUV444P,
-                    Some(format!("{fmt:?}").to_lowercase()),
-                )
-            };
-            if conv.is_some() {
+                converted = Some(format!("{fmt:?}").to_lowercase());
                 scaler = Some(
                     ff::software::scaling::Context::get(
                         fmt,
                         frame.width(),
                         frame.height(),
-                        enc_fmt,
+                        ff::format::Pixel::YUV444P,
                         frame.width(),
                         frame.height(),
                         ff::software::scaling::Flags::POINT,
                     )
                     .map_err(|e| fail("pixel conversion", e))?,
                 );
-            }
-            converted = conv;
-            let mut ost = octx.add_stream(codec).map_err(|e| fail("stream", e))?;
-            let mut ctx = ff::codec::context::Context::new_with_codec(codec)
-                .encoder()
-                .video()
-                .map_err(|e| fail("encoder", e))?;
-            ctx.set_width(frame.width());
-            ctx.set_height(frame.height());
-            ctx.set_format(enc_fmt);
-            ctx.set_time_base(tb);
-            let sar = ff::Rational::new(info.sample_aspect.0, info.sample_aspect.1.max(1));
-            if sar.numerator() > 0 {
-                ctx.set_aspect_ratio(sar);
-            }
-            if global {
-                ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);
-            }
-            let mut o = ff::Dictionary::new();
-            o.set("qp", "0");
-            o.set("preset", "veryfast");
-            // No B-frames: decode order is display order, no start offset to edit away.
-            o.set("bframes", "0");
-            let opened = ctx.open_with(o).map_err(|e| fail("open libx264", e))?;
+                ff::format::Pixel::YUV444P
+            };
+            let opened = lossless_x264(frame, enc_fmt, tb, sar, global, None, src)?;
+            let mut ost = octx
+                .add_stream(ff::encoder::find_by_name("libx264"))
+                .map_err(|e| fail("stream", e))?;
             ost.set_parameters(&opened);
             ost.set_time_base(tb);
             encoder = Some(opened);
@@ -226,21 +256,23 @@ fn encode(
             octx.write_header().map_err(|e| fail("header", e))?;
             ost_tb = octx.stream(0).map_or(tb, |s| s.time_base());
         }
-        let Some(enc) = encoder.as_mut() else { break };
+        let Some(enc) = encoder.as_mut() else {
+            return Ok(());
+        };
         let pts = ((table.time_of(index) - start_t) / tick).round() as i64;
         let to_send = match scaler.as_mut() {
             Some(s) => {
-                s.run(&frame, &mut yuv)
+                s.run(frame, &mut yuv)
                     .map_err(|e| fail("pixel conversion", e))?;
                 &mut yuv
             }
-            None => &mut frame,
+            None => frame,
         };
         to_send.set_pts(Some(pts));
         to_send.set_kind(ff::picture::Type::None);
         enc.send_frame(to_send).map_err(|e| fail("encode", e))?;
-        drain(enc, &mut octx, ost_tb, &mut written)?;
-    }
+        drain(enc, &mut octx, ost_tb, &mut written)
+    })?;
     let Some(mut enc) = encoder else {
         return Err(VideoError::NoFrames {
             path: src.to_path_buf(),

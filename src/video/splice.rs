@@ -22,7 +22,8 @@
 
 use super::export::{ClipExport, CopyOptions, asked_frames, frame_end_s, write_then_rename};
 use super::frames::FrameTable;
-use super::{FrameDecoder, VideoError, ffi, open_video};
+use super::reencode::{for_each_frame, lossless_x264};
+use super::{VideoError, ffi, open_video};
 use ffmpeg_next as ff;
 use std::path::Path;
 
@@ -135,7 +136,7 @@ fn encode_segment(
     src: &Path,
     info: &super::VideoInfo,
     table: &FrameTable,
-    (a, b): (usize, usize),
+    span: (usize, usize),
     zero: i64,
     length_size: usize,
     tmp: &Path,
@@ -144,33 +145,15 @@ fn encode_segment(
         path: tmp.to_path_buf(),
         reason: format!("{what}: {e}"),
     };
-    let codec = ff::encoder::find_by_name("libx264").ok_or_else(|| VideoError::Decode {
-        path: src.to_path_buf(),
-        reason: "this FFmpeg has no libx264 encoder, which --exact needs".into(),
-    })?;
-    let (input, _) = open_video(src)?;
-    let mut dec = FrameDecoder::new(input, info)?;
-    let mut frame = ff::frame::Video::empty();
-    if dec.next_frame(&mut frame)?.is_none() {
-        return Err(VideoError::NoFrames {
-            path: src.to_path_buf(),
-        });
-    }
-    let start_t = table.time_of(a);
-    let mut first_pending = a == 0;
-    if a > 0 {
-        dec.seek((start_t - 0.001).max(0.0))?;
-    }
     let (num, den) = info.time_base;
     let tb = ff::Rational::new(num.max(1), den.max(1));
+    let frame_ticks = ((1.0 / info.fps.max(1.0)) / f64::from(tb)).round().max(1.0) as i64;
     let mut enc: Option<ff::encoder::Video> = None;
     let mut out = Vec::new();
     let mut packet = ff::Packet::empty();
-    let frame_ticks = ((1.0 / info.fps.max(1.0)) / f64::from(tb)).round().max(1.0) as i64;
     let mut collect = |enc: &mut ff::encoder::Video, out: &mut Vec<ff::Packet>| {
         while enc.receive_packet(&mut packet).is_ok() {
-            let data = packet.data().unwrap_or_default();
-            let nals = annexb_nals(data);
+            let nals = annexb_nals(packet.data().unwrap_or_default());
             let mut p = ff::Packet::copy(&length_prefixed(&nals, length_size));
             let pts = packet.pts().unwrap_or(0);
             p.set_pts(Some(pts));
@@ -186,44 +169,29 @@ fn encode_segment(
             out.push(p);
         }
     };
-    loop {
-        let t = if first_pending {
-            first_pending = false;
-            Some(0.0)
-        } else {
-            dec.next_frame(&mut frame)?
-        };
-        let Some(t) = t else { break };
-        let index = table.frame_at(t);
-        if index < a {
-            continue;
-        }
-        if index >= b {
-            break;
-        }
+    for_each_frame(src, info, table, span, |index, frame| {
         if enc.is_none() {
-            let mut ctx = ff::codec::context::Context::new_with_codec(codec)
-                .encoder()
-                .video()
-                .map_err(|e| fail("encoder", e))?;
-            ctx.set_width(frame.width());
-            ctx.set_height(frame.height());
-            ctx.set_format(frame.format());
-            ctx.set_time_base(tb);
-            let mut o = ff::Dictionary::new();
-            o.set("qp", "0");
-            o.set("preset", "veryfast");
-            o.set("bframes", "0");
             // Parameter sets in the stream itself, ahead of the segment's first frame.
-            o.set("x264-params", "repeat-headers=1");
-            enc = Some(ctx.open_with(o).map_err(|e| fail("open libx264", e))?);
+            let sar = ff::Rational::new(0, 1);
+            enc = Some(lossless_x264(
+                frame,
+                frame.format(),
+                tb,
+                sar,
+                false,
+                Some("repeat-headers=1"),
+                src,
+            )?);
         }
-        let Some(e) = enc.as_mut() else { break };
+        let Some(e) = enc.as_mut() else {
+            return Ok(());
+        };
         frame.set_pts(Some(table.ticks[index] - zero));
         frame.set_kind(ff::picture::Type::None);
-        e.send_frame(&frame).map_err(|err| fail("encode", err))?;
+        e.send_frame(frame).map_err(|err| fail("encode", err))?;
         collect(e, &mut out);
-    }
+        Ok(())
+    })?;
     if let Some(mut e) = enc {
         e.send_eof().map_err(|err| fail("encode", err))?;
         collect(&mut e, &mut out);
