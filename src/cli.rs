@@ -27,6 +27,31 @@ pub enum Command {
     Export(ExportArgs),
     /// Re-hash an export folder (against its SHA256SUMS) or a case file's originals.
     Verify(VerifyArgs),
+    /// Frame-level ROC AUC and false-alarm rate of score reports against UCF-Crime annotations.
+    Eval(EvalArgs),
+}
+
+/// `vigil eval`.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Score reports: `vigil score --json`/`-o` output files, or folders of them.
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    pub scores: Vec<PathBuf>,
+    /// UCF-Crime temporal annotation file (`name class s1 e1 s2 e2`, frames, -1 for none).
+    #[arg(long, value_name = "FILE")]
+    pub annotations: PathBuf,
+    /// Threshold for the false-alarm rate.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_unit)]
+    pub threshold: f32,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the ROC curve as a PNG.
+    #[arg(long, value_name = "OUT")]
+    pub roc_png: Option<PathBuf>,
+    /// Write the ROC curve as CSV (fpr,tpr,threshold).
+    #[arg(long, value_name = "OUT")]
+    pub roc_csv: Option<PathBuf>,
 }
 
 /// `vigil export`.

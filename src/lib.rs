@@ -7,10 +7,12 @@
 //! See `ARCHITECTURE.md` for the map.
 
 pub mod case;
+pub mod eval;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod model;
 pub mod pipeline;
+pub mod plot;
 pub mod video;
 
 /// The version recorded in every output, so that a result can be traced to the build that made it.

@@ -13,7 +13,9 @@ mod cli;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use cli::{Cli, Command, DeviceArg, DoctorArgs, ExportArgs, OpenArgs, ScoreArgs, VerifyArgs};
+use cli::{
+    Cli, Command, DeviceArg, DoctorArgs, EvalArgs, ExportArgs, OpenArgs, ScoreArgs, VerifyArgs,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Some(Command::Open(args)) => open(args),
         Some(Command::Export(args)) => export(&args),
         Some(Command::Verify(args)) => verify(&args),
+        Some(Command::Eval(args)) => eval(&args),
         None => open(OpenArgs {
             files: Vec::new(),
             case: None,
@@ -405,6 +408,83 @@ fn verify(args: &VerifyArgs) -> u8 {
         }
     }
     if report.passed() { 0 } else { EXIT_VERIFY }
+}
+
+fn eval(args: &EvalArgs) -> u8 {
+    use vigil::eval;
+    let result = (|| -> anyhow::Result<eval::EvalResult> {
+        let annotations = eval::read_annotations(&args.annotations)?;
+        let reports = eval::read_reports(&args.scores)?;
+        let (videos, warnings) = eval::match_reports(&reports, &annotations);
+        if videos.is_empty() {
+            anyhow::bail!("no score report matches an annotated video (matched by file name)");
+        }
+        let mut r = eval::evaluate(&videos, f64::from(args.threshold));
+        r.warnings = warnings;
+        if let Some(out) = &args.roc_png {
+            let png =
+                eval::roc_png(&r.roc, r.auc, "Frame-level ROC").map_err(anyhow::Error::msg)?;
+            vigil::case::write_atomic(out, &png)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+        }
+        if let Some(out) = &args.roc_csv {
+            vigil::case::write_atomic(out, eval::roc_csv(&r.roc).as_bytes())
+                .with_context(|| format!("cannot write {}", out.display()))?;
+        }
+        Ok(r)
+    })();
+    let r = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("vigil: error: {e:#}");
+            return EXIT_OTHER;
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&r) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("vigil: error: {e}");
+                return EXIT_OTHER;
+            }
+        }
+        return 0;
+    }
+    let pct = |x: Option<f64>| {
+        x.map_or_else(
+            || "n/a (one class only)".to_string(),
+            |v| format!("{:.2} %", v * 100.0),
+        )
+    };
+    println!(
+        "frame-level ROC AUC {} over {} frames of {} videos ({} anomalous frames)",
+        pct(r.auc),
+        r.n_frames,
+        r.n_videos,
+        r.n_anomalous_frames
+    );
+    println!("average precision {}", pct(r.average_precision));
+    println!(
+        "false alarms at {:.2} on {} normal video(s): {}",
+        r.threshold,
+        r.n_normal_videos,
+        pct(r.far)
+    );
+    for v in &r.per_video {
+        println!(
+            "  {:<40} {:>8} frames  peak {:.2} at frame {:<7} AUC {}",
+            v.name,
+            v.frames,
+            v.peak,
+            v.peak_frame,
+            v.auc
+                .map_or_else(|| "–".to_string(), |a| format!("{:.2} %", a * 100.0))
+        );
+    }
+    for w in &r.warnings {
+        println!("  warning: {w}");
+    }
+    0
 }
 
 fn new_bar(file: &std::path::Path) -> ProgressBar {

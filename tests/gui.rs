@@ -11,41 +11,13 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use vigil::case::{Case, MarkKind};
 use vigil::gui::{AppConfig, FileStatus, VigilApp};
 use vigil::pipeline::ScoreOptions;
 
-/// The generated demo clip (incident 34-41 s) and a feature cache holding its scores, made
-/// once per test run by the pipeline itself, so that the tests below do not each run the
-/// network on it (the app still loads them through its scoring thread). Scoring in the
-/// background, with progress and Cancel, is exercised on another file below.
 fn fixture() -> &'static (PathBuf, PathBuf) {
-    static FIXTURE: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gui-fixture");
-        std::fs::create_dir_all(&dir).unwrap();
-        let clip = dir.join("demo-street.mp4");
-        if !clip.exists() {
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/make-demo-clip.sh");
-            let ok = std::process::Command::new(script)
-                .arg(&clip)
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "demo clip");
-        }
-        let cache = dir.join("cache");
-        let pack = vigil::model::Pack::load(&pack_dir()).unwrap();
-        let opts = ScoreOptions {
-            device: vigil::model::Device::Cpu,
-            cache_root: Some(cache.clone()),
-            ..ScoreOptions::default()
-        };
-        vigil::pipeline::score_file(&clip, &pack, &opts, &|| false, &mut |_| {}).unwrap();
-        (clip, cache)
-    })
+    demo_fixture()
 }
 
 fn config(files: Vec<PathBuf>, case: Option<PathBuf>, cache: &Path) -> AppConfig {

@@ -7,8 +7,9 @@
 //! read-only, hashed before the export and again after it, and the manifest says whether the
 //! two hashes agree.
 
-use super::report::{ClipPictures, png_from_rgb, report_html, score_plot_png};
+use super::report::{ClipPictures, report_html, score_plot_png};
 use super::{now_utc, sha256_file, write_atomic};
+use crate::plot::png_from_rgb;
 use crate::video::{
     ClipExport, CopyOptions, FrameTable, VideoError, export_reencode, export_stream_copy,
     open_video,

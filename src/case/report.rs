@@ -4,38 +4,9 @@
 
 use super::evidence::{ClipRecord, ExportManifest};
 use crate::pipeline::format_hms;
+use crate::plot::{png_from_rgb, register_font};
 use base64::Engine as _;
 use plotters::prelude::*;
-use std::sync::Once;
-
-/// Encodes packed RGB as PNG.
-pub fn png_from_rgb(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, width, height);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().map_err(|e| e.to_string())?;
-        w.write_image_data(rgb).map_err(|e| e.to_string())?;
-    }
-    Ok(out)
-}
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // A bundled font, so that plots look the same everywhere and need no fontconfig.
-        if plotters::style::register_font(
-            "sans-serif",
-            FontStyle::Normal,
-            epaint_default_fonts::UBUNTU_LIGHT,
-        )
-        .is_err()
-        {
-            tracing::warn!("plot font could not be registered; plots will have no text");
-        }
-    });
-}
 
 /// The scores around a span as a PNG (`width`×`height`): clip scores as steps, the threshold,
 /// the span shaded, the peak marked, a time axis in hh:mm:ss.

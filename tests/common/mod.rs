@@ -129,3 +129,29 @@ pub fn expected_clips(
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
+
+/// The generated demo clip (incident 34–41 s) and a feature cache holding its scores, made once
+/// per test binary by the pipeline itself (and kept between runs under target/tmp), so tests
+/// that need a scored clip with a real peak do not each run the network on it.
+pub fn demo_fixture() -> &'static (PathBuf, PathBuf) {
+    static FIXTURE: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("demo-fixture");
+        std::fs::create_dir_all(&dir).unwrap();
+        let clip = dir.join("demo-street.mp4");
+        if !clip.exists() {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/make-demo-clip.sh");
+            let ok = Command::new(script).arg(&clip).status().unwrap().success();
+            assert!(ok, "demo clip");
+        }
+        let cache = dir.join("cache");
+        let pack = vigil::model::Pack::load(&pack_dir()).unwrap();
+        let opts = vigil::pipeline::ScoreOptions {
+            device: vigil::model::Device::Cpu,
+            cache_root: Some(cache.clone()),
+            ..vigil::pipeline::ScoreOptions::default()
+        };
+        vigil::pipeline::score_file(&clip, &pack, &opts, &|| false, &mut |_| {}).unwrap();
+        (clip, cache)
+    })
+}
