@@ -11,8 +11,7 @@ use super::report::{ClipPictures, report_html, score_plot_png};
 use super::{now_utc, sha256_file, write_atomic};
 use crate::plot::png_from_rgb;
 use crate::video::{
-    ClipExport, CopyOptions, FrameTable, VideoError, export_reencode, export_stream_copy,
-    open_video,
+    CopyOptions, FrameTable, VideoError, export_exact, export_stream_copy, open_video,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -387,8 +386,8 @@ fn build(
     for (i, span) in job.spans.iter().enumerate() {
         let to_s = span.to_s.min(duration_s);
         let clip_stem = format!("{stem}_{}_{}", name_time(span.from_s), name_time(to_s));
-        let spliced = if job.exact {
-            crate::video::export_splice(
+        let (c, reencoded) = if job.exact {
+            export_exact(
                 &job.source,
                 span.from_s,
                 to_s,
@@ -396,23 +395,6 @@ fn build(
                 &format!("{clip_stem}_exact"),
                 &copy,
             )?
-        } else {
-            None
-        };
-        let (c, reencoded): (ClipExport, Vec<[u64; 2]>) = if let Some(s) = spliced {
-            (s.clip, s.reencoded)
-        } else if job.exact {
-            // Not H.264, or nothing to copy between the two ends: the whole span.
-            let c = export_reencode(
-                &job.source,
-                span.from_s,
-                to_s,
-                staging,
-                &format!("{clip_stem}_exact"),
-                &copy,
-            )?;
-            let all = vec![[c.first_frame, c.last_frame]];
-            (c, all)
         } else {
             let c = export_stream_copy(&job.source, span.from_s, to_s, staging, &clip_stem, &copy)?;
             (c, Vec::new())

@@ -25,7 +25,7 @@ pub use frames::FrameTable;
 pub use preview::{PreviewEvent, PreviewFrame, PreviewInfo, PreviewWorker};
 pub use probe::{VideoInfo, open_video};
 pub use reader::{ClipReader, ClipSpec, ReadClip};
-pub use reencode::export_reencode;
+pub use reencode::{export_exact, export_reencode};
 pub use scale::{ResizeRule, Scaler};
 pub use splice::{SpliceOutcome, export_splice};
 pub use thumbnail::{Picture, picture_at};

@@ -28,8 +28,26 @@ const X264_LOSSLESS_FORMATS: &[ff::format::Pixel] = &[
     ff::format::Pixel::NV12,
 ];
 
-/// Exports `[from_s, to_s)` of `src` frame-exactly by lossless re-encoding. Frame ranges re-
-/// encoded are the whole clip.
+/// Exports `[from_s, to_s)` of `src` frame-exactly, re-encoding as little as this source allows:
+/// the partial GOP at the start for H.264 without B-frames (`splice.rs`), else the whole span.
+/// Returns the clip and the source frame ranges re-encoded (inclusive).
+pub fn export_exact(
+    src: &Path,
+    from_s: f64,
+    to_s: f64,
+    out_dir: &Path,
+    stem: &str,
+    opts: &CopyOptions,
+) -> Result<(ClipExport, Vec<[u64; 2]>), VideoError> {
+    if let Some(s) = super::export_splice(src, from_s, to_s, out_dir, stem, opts)? {
+        return Ok((s.clip, s.reencoded));
+    }
+    let c = export_reencode(src, from_s, to_s, out_dir, stem, opts)?;
+    let all = vec![[c.first_frame, c.last_frame]];
+    Ok((c, all))
+}
+
+/// Exports `[from_s, to_s)` of `src` frame-exactly by lossless re-encoding of every frame.
 pub fn export_reencode(
     src: &Path,
     from_s: f64,

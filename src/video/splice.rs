@@ -207,9 +207,9 @@ pub struct SpliceOutcome {
     pub reencoded: Vec<[u64; 2]>,
 }
 
-/// Exports `[from_s, to_s)` of an H.264 `src` frame-exactly, re-encoding only the partial GOPs
-/// at the ends. Returns None when the source is not H.264 in a form this can splice (the caller
-/// then re-encodes the whole span).
+/// Exports `[from_s, to_s)` of an H.264 `src` frame-exactly, re-encoding only the partial GOP at
+/// the start. Returns None when the source cannot be spliced this way (not H.264, no `avcC`,
+/// B-frames, or the span inside one GOP); the caller then re-encodes the whole span.
 pub fn export_splice(
     src: &Path,
     from_s: f64,
