@@ -29,14 +29,190 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Frame-level ROC AUC and false-alarm rate of score reports against UCF-Crime annotations.
     Eval(EvalArgs),
+    /// Extract clip features and the paper's 32-segment bags for a labelled video list.
+    Features(FeaturesArgs),
+    /// Train the paper's MIL head on a feature set; writes the head (and a model pack).
+    Train(TrainArgs),
+    /// Make a model pack from a base pack and a trained head.
+    Pack(PackArgs),
+    /// Render the synthetic benchmark kit: labelled normal and anomalous videos with frame
+    /// ground truth and a train/test split.
+    Kit(KitArgs),
+}
+
+/// `vigil features`.
+#[derive(Debug, clap::Args)]
+pub struct FeaturesArgs {
+    /// Video list: `PATH normal|anomalous [CLASS]` per line, or bare UCF-Crime style paths.
+    #[arg(long, value_name = "LIST")]
+    pub labels: PathBuf,
+    /// Feature set folder to write.
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Model pack whose extractor makes the features (default: the i3d-k400 pack).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Where to run the network.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// Clips per inference call.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub batch: Option<u32>,
+    /// ONNX Runtime CPU threads.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+    /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Training objective on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ObjectiveArg {
+    /// The paper's MIL ranking loss.
+    Mil,
+    /// Baseline: each segment labelled with its video's label (cross-entropy).
+    Binary,
+}
+
+/// `vigil train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Feature set (from `vigil features`), or a folder of C3D `.txt` / `.npy` feature files.
+    #[arg(long, value_name = "DIR")]
+    pub features: PathBuf,
+    /// Output folder: the head, training.json, checkpoints, figure8.png; also a complete
+    /// model pack when the features came from one.
+    #[arg(long = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Seed for the weights, dropout and batch sampling.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Adagrad iterations.
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub iterations: u64,
+    /// Learning rate (the original code: 0.01; the paper's text: 0.001).
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
+    /// Anomalous bags per batch.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_anomalous: u64,
+    /// Normal bags per batch.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_normal: u64,
+    /// Temporal smoothness weight λ1.
+    #[arg(long, default_value_t = 8e-5)]
+    pub lambda1: f64,
+    /// Sparsity weight λ2.
+    #[arg(long, default_value_t = 8e-5)]
+    pub lambda2: f64,
+    /// L2 weight regularisation (Keras l2 on every weight matrix).
+    #[arg(long, default_value_t = 1e-3)]
+    pub weight_decay: f64,
+    /// Dropout probability.
+    #[arg(long, default_value_t = 0.6)]
+    pub dropout: f64,
+    /// Loss.
+    #[arg(long, value_enum, default_value = "mil")]
+    pub objective: ObjectiveArg,
+    /// Write a checkpoint every this many iterations (0: none).
+    #[arg(long, default_value_t = 1000)]
+    pub checkpoint_every: u64,
+    /// Validation feature set (frame-level AUC is printed as training goes).
+    #[arg(long, value_name = "DIR", requires = "val_annotations")]
+    pub val_features: Option<PathBuf>,
+    /// Annotations (UCF-Crime format) for the validation set and the tracked video.
+    #[arg(long, value_name = "FILE")]
+    pub val_annotations: Option<PathBuf>,
+    /// Validate every this many iterations.
+    #[arg(long, default_value_t = 500)]
+    pub eval_every: u64,
+    /// Training video whose segment scores are recorded for figure8.png (the paper's Fig. 8).
+    #[arg(long, value_name = "NAME")]
+    pub track: Option<String>,
+    /// Base model pack for the output pack (default: the one named in the feature index).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+}
+
+/// Which scorer a pack uses by default.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DefaultScorerArg {
+    /// The trained head.
+    MilHead,
+    /// The training-free novelty scorer.
+    Novelty,
+}
+
+/// `vigil pack`.
+#[derive(Debug, clap::Args)]
+pub struct PackArgs {
+    /// Pack with the extractor (and the novelty scorer).
+    #[arg(long, value_name = "DIR")]
+    pub base: PathBuf,
+    /// Folder with mil_head.onnx and training.json (`vigil train --out`).
+    #[arg(long, value_name = "DIR")]
+    pub head: PathBuf,
+    /// Pack folder to write.
+    #[arg(long = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Default scorer.
+    #[arg(long = "default", value_enum, default_value = "mil-head")]
+    pub default_scorer: DefaultScorerArg,
+    /// Why that default, recorded in the manifest (e.g. the benchmark numbers).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+/// `vigil kit`.
+#[derive(Debug, clap::Args)]
+pub struct KitArgs {
+    /// Kit folder to write.
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Seed: the same seed renders the same kit.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Normal training videos.
+    #[arg(long, default_value_t = 30)]
+    pub train_normal: usize,
+    /// Anomalous training videos.
+    #[arg(long, default_value_t = 30)]
+    pub train_anomalous: usize,
+    /// Normal test videos.
+    #[arg(long, default_value_t = 15)]
+    pub test_normal: usize,
+    /// Anomalous test videos.
+    #[arg(long, default_value_t = 15)]
+    pub test_anomalous: usize,
+    /// Shortest video, seconds.
+    #[arg(long, default_value_t = 8.0)]
+    pub min_s: f64,
+    /// Longest video, seconds.
+    #[arg(long, default_value_t = 16.0)]
+    pub max_s: f64,
+    /// Frame width.
+    #[arg(long, default_value_t = 320)]
+    pub width: u32,
+    /// Frame height.
+    #[arg(long, default_value_t = 240)]
+    pub height: u32,
 }
 
 /// `vigil eval`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["scores", "features"])))]
 pub struct EvalArgs {
     /// Score reports: `vigil score --json`/`-o` output files, or folders of them.
-    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    #[arg(long, num_args = 1.., value_name = "PATH")]
     pub scores: Vec<PathBuf>,
+    /// Instead of reports: a feature set (e.g. the original C3D 32-segment `.txt` files),
+    /// scored here with `--head`.
+    #[arg(long, value_name = "DIR", requires = "head", conflicts_with = "scores")]
+    pub features: Option<PathBuf>,
+    /// Head for `--features`: an ONNX file, a `vigil train` folder or a model pack.
+    #[arg(long, value_name = "PATH")]
+    pub head: Option<PathBuf>,
     /// UCF-Crime temporal annotation file (`name class s1 e1 s2 e2`, frames, -1 for none).
     #[arg(long, value_name = "FILE")]
     pub annotations: PathBuf,
@@ -178,6 +354,9 @@ pub struct ScoreArgs {
     /// Do not read or write the feature cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Scorer to use when the pack has several (`novelty`, `mil_head`); default: the pack's.
+    #[arg(long, value_name = "KIND")]
+    pub scorer: Option<String>,
 }
 
 /// `vigil doctor`.

@@ -10,6 +10,7 @@
 //! - 130: cancelled with Ctrl-C (finished batches stay cached; rerun to resume)
 
 mod cli;
+mod mil_cmd;
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -24,11 +25,11 @@ use std::time::Instant;
 use vigil::model::{self, Device, ModelError, Pack};
 use vigil::pipeline::{PipelineError, Progress, ScoreOptions, default_cache_root, score_file};
 
-const EXIT_OTHER: u8 = 1;
-const EXIT_FOOTAGE: u8 = 3;
-const EXIT_MODEL: u8 = 4;
+pub(crate) const EXIT_OTHER: u8 = 1;
+pub(crate) const EXIT_FOOTAGE: u8 = 3;
+pub(crate) const EXIT_MODEL: u8 = 4;
 const EXIT_VERIFY: u8 = 5;
-const EXIT_CANCELLED: u8 = 130;
+pub(crate) const EXIT_CANCELLED: u8 = 130;
 
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
@@ -48,6 +49,10 @@ fn main() -> ExitCode {
         Some(Command::Export(args)) => export(&args),
         Some(Command::Verify(args)) => verify(&args),
         Some(Command::Eval(args)) => eval(&args),
+        Some(Command::Features(args)) => mil_cmd::features(&args),
+        Some(Command::Train(args)) => mil_cmd::train_cmd(&args),
+        Some(Command::Pack(args)) => mil_cmd::pack(&args),
+        Some(Command::Kit(_args)) => 1, // KIT-WIRING
         None => open(OpenArgs {
             files: Vec::new(),
             case: None,
@@ -59,7 +64,7 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn device_of(d: DeviceArg) -> Device {
+pub(crate) fn device_of(d: DeviceArg) -> Device {
     match d {
         DeviceArg::Auto => Device::Auto,
         DeviceArg::Cpu => Device::Cpu,
@@ -78,13 +83,13 @@ fn exit_code_for(e: &PipelineError) -> u8 {
     }
 }
 
-fn load_pack(dir: Option<&std::path::Path>) -> Result<Pack, ModelError> {
+pub(crate) fn load_pack(dir: Option<&std::path::Path>) -> Result<Pack, ModelError> {
     let dir = dir.map_or_else(model::default_pack_dir, std::path::Path::to_path_buf);
     Pack::load(&dir)
 }
 
 /// Ctrl-C once: stop after the batch in flight (it is cached). Twice: stop now.
-fn install_ctrl_c(cancel: Arc<AtomicBool>) {
+pub(crate) fn install_ctrl_c(cancel: Arc<AtomicBool>) {
     let result = ctrlc::set_handler(move || {
         if cancel.swap(true, Ordering::SeqCst) {
             std::process::exit(i32::from(EXIT_CANCELLED));
@@ -120,6 +125,7 @@ fn score(args: &ScoreArgs) -> u8 {
         merge_gap_s: args.merge_gap,
         min_peak_s: args.min_span,
         cache_only: false,
+        scorer: args.scorer.clone(),
     };
 
     let mut docs = Vec::new();
@@ -414,8 +420,23 @@ fn eval(args: &EvalArgs) -> u8 {
     use vigil::eval;
     let result = (|| -> anyhow::Result<eval::EvalResult> {
         let annotations = eval::read_annotations(&args.annotations)?;
-        let reports = eval::read_reports(&args.scores)?;
-        let (videos, warnings) = eval::match_reports(&reports, &annotations);
+        let (videos, warnings) = match (&args.features, &args.head) {
+            (Some(dir), Some(head)) => {
+                let set = vigil::mil::featureset::FeatureSet::read(dir)?;
+                let scores = mil_cmd::score_feature_set(&set, head)?;
+                let (videos, missing) =
+                    vigil::mil::train::scored_videos(&set, &scores, &annotations);
+                let warnings = missing
+                    .iter()
+                    .map(|m| format!("{m}: no annotation with a frame count; left out"))
+                    .collect();
+                (videos, warnings)
+            }
+            _ => {
+                let reports = eval::read_reports(&args.scores)?;
+                eval::match_reports(&reports, &annotations)
+            }
+        };
         if videos.is_empty() {
             anyhow::bail!("no score report matches an annotated video (matched by file name)");
         }

@@ -22,8 +22,14 @@ pub struct Manifest {
     pub extractor: Extractor,
     /// Class names of the extractor's logits.
     pub labels: Labels,
-    /// How clip features become anomaly scores.
+    /// How clip features become anomaly scores by default.
     pub scorer: ScorerSpec,
+    /// Further scorers the pack carries (`vigil score --scorer KIND` picks one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_scorers: Vec<ScorerSpec>,
+    /// Why `scorer` is the default, by the numbers (written by `vigil pack`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scorer_choice: Option<String>,
     /// Where the weights came from and under what licence.
     pub provenance: Provenance,
 }
@@ -98,6 +104,32 @@ pub struct Labels {
 pub enum ScorerSpec {
     /// Training-free novelty within the footage; see `pipeline::novelty`.
     Novelty(NoveltyParams),
+    /// The paper's MIL head, trained by `vigil train`, run on L2-normalised clip features.
+    MilHead(MilHeadParams),
+}
+
+impl ScorerSpec {
+    /// The `kind` tag, as written in manifests and asked for with `--scorer`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Novelty(_) => "novelty",
+            Self::MilHead(_) => "mil_head",
+        }
+    }
+}
+
+/// A trained scoring head inside the pack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MilHeadParams {
+    /// ONNX file name inside the pack (input `features` N × dim, output `scores` N × 1).
+    pub file: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Feature size it takes; must equal the extractor's.
+    pub input_dim: usize,
+    /// How it was trained: recipe, seed, data hashes, test numbers (`training.json`).
+    pub training: serde_json::Value,
 }
 
 /// Parameters of the novelty scorer (documented in `pipeline::novelty`).
@@ -185,6 +217,11 @@ impl Pack {
         manifest.check_contract(&manifest_path)?;
         verify_file(dir, &manifest.extractor.file, &manifest.extractor.sha256)?;
         verify_file(dir, &manifest.labels.file, &manifest.labels.sha256)?;
+        for spec in std::iter::once(&manifest.scorer).chain(&manifest.other_scorers) {
+            if let ScorerSpec::MilHead(h) = spec {
+                verify_file(dir, &h.file, &h.sha256)?;
+            }
+        }
 
         let labels_path = dir.join(&manifest.labels.file);
         let labels: Vec<String> = std::fs::read(&labels_path)
@@ -215,6 +252,21 @@ impl Pack {
     /// Path of the extractor's ONNX file.
     pub fn extractor_path(&self) -> PathBuf {
         self.dir.join(&self.manifest.extractor.file)
+    }
+
+    /// The scorer of kind `kind` (`novelty`, `mil_head`), or the default one.
+    pub fn scorer(&self, kind: Option<&str>) -> Result<&ScorerSpec, ModelError> {
+        let all = || std::iter::once(&self.manifest.scorer).chain(&self.manifest.other_scorers);
+        match kind {
+            None => Ok(&self.manifest.scorer),
+            Some(k) => all().find(|s| s.kind() == k).ok_or_else(|| ModelError::Manifest {
+                path: self.dir.join("manifest.json"),
+                reason: format!(
+                    "no '{k}' scorer in this pack (it has: {})",
+                    all().map(ScorerSpec::kind).collect::<Vec<_>>().join(", ")
+                ),
+            }),
+        }
     }
 
     /// Key under which clip features from this pack are cached: features depend only on the
@@ -266,18 +318,32 @@ impl Manifest {
                 i.width, i.height
             )));
         }
-        let ScorerSpec::Novelty(p) = &self.scorer;
-        let positive = |x: f64| x > 0.0 && x.is_finite();
-        if p.k == 0 || p.max_reference == 0 || !positive(p.z_width) || !positive(p.spread_floor) {
-            return Err(bad(
-                "novelty scorer: k, max_reference, z_width and spread_floor must be positive"
-                    .into(),
-            ));
-        }
-        if !(p.spread_quantile > 0.5 && p.spread_quantile < 1.0) {
-            return Err(bad(
-                "novelty scorer: spread_quantile must lie in (0.5, 1)".into()
-            ));
+        for spec in std::iter::once(&self.scorer).chain(&self.other_scorers) {
+            match spec {
+                ScorerSpec::Novelty(p) => {
+                    let positive = |x: f64| x > 0.0 && x.is_finite();
+                    if p.k == 0
+                        || p.max_reference == 0
+                        || !positive(p.z_width)
+                        || !positive(p.spread_floor)
+                    {
+                        return Err(bad("novelty scorer: k, max_reference, z_width and spread_floor must be positive".into()));
+                    }
+                    if !(p.spread_quantile > 0.5 && p.spread_quantile < 1.0) {
+                        return Err(bad(
+                            "novelty scorer: spread_quantile must lie in (0.5, 1)".into()
+                        ));
+                    }
+                }
+                ScorerSpec::MilHead(h) => {
+                    if h.input_dim != self.extractor.features.dim {
+                        return Err(bad(format!(
+                            "mil_head takes {} features, the extractor gives {}",
+                            h.input_dim, self.extractor.features.dim
+                        )));
+                    }
+                }
+            }
         }
         Ok(())
     }

@@ -5,12 +5,14 @@
 //! handed clips as RGB bytes in the layout its manifest declares.
 
 mod extractor;
+mod head;
 mod manifest;
 mod runtime;
 
 pub use extractor::{ClipOutput, Extractor, TOP_K};
+pub use head::{HEAD_INPUT, HEAD_OUTPUT, HeadSession, l2_normalise_rows};
 pub use manifest::{
-    DEFAULT_PACK, InputContract, Labels, MANIFEST_VERSION, Manifest, NoveltyParams, OutputSpec,
+    DEFAULT_PACK, InputContract, Labels, MANIFEST_VERSION, Manifest, MilHeadParams, NoveltyParams, OutputSpec,
     Pack, Provenance, ScorerSpec, default_pack_dir,
 };
 pub use runtime::{Device, ExecutionProvider, RuntimeInfo, init_runtime, locate_runtime};

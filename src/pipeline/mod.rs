@@ -13,13 +13,13 @@ mod run;
 mod scores;
 mod worker;
 
-pub use cache::{FeatureCache, default_cache_root};
+pub use cache::{CompleteRecord, FeatureCache, default_cache_root};
 pub use novelty::{NoveltyOutcome, novelty_scores};
 pub use report::{
     Action, CacheSummary, ClipScore, ModelSummary, Peak, ScoreReport, ScorerSummary, Timing,
     VideoSummary, format_hms, peak_rss_mib,
 };
-pub use run::{Progress, ScoreOptions, score_file};
+pub use run::{ClipFeatures, Progress, ScoreOptions, extract_clip_features, score_file};
 pub use scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
 pub use worker::{ScoreCommand, ScoreEvent, ScoringWorker};
 

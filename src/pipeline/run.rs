@@ -17,7 +17,8 @@ use super::report::{
 use super::scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
 use crate::case::sha256_file;
 use crate::model::{
-    ClipOutput, Device, ExecutionProvider, Extractor, InputContract, Pack, ScorerSpec, TOP_K,
+    ClipOutput, Device, ExecutionProvider, Extractor, HeadSession, InputContract, Pack, ScorerSpec,
+    TOP_K, l2_normalise_rows,
 };
 use crate::video::{
     ClipReader, ClipSpan, ClipSpec, DecodeStats, VideoError, VideoInfo, open_video,
@@ -51,6 +52,8 @@ pub struct ScoreOptions {
     /// Only use scores already complete in the cache; never decode or run the network
     /// ([`PipelineError::NotCached`] otherwise).
     pub cache_only: bool,
+    /// Scorer kind to use (`novelty`, `mil_head`); None: the pack's default.
+    pub scorer: Option<String>,
 }
 
 impl Default for ScoreOptions {
@@ -65,8 +68,40 @@ impl Default for ScoreOptions {
             merge_gap_s: 2.0,
             min_peak_s: 0.0,
             cache_only: false,
+            scorer: None,
         }
     }
+}
+
+/// Every clip's features of one video, from the cache or computed (and then cached).
+#[derive(Debug, Clone)]
+pub struct ClipFeatures {
+    /// The file's streams and metadata.
+    pub info: VideoInfo,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// What decoding found: clip spans, frames, duration, warnings.
+    pub record: CompleteRecord,
+    /// Feature size.
+    pub dim: usize,
+    /// `record.spans.len() × dim` features, clip order, as the network outputs them.
+    pub features: Vec<f32>,
+    /// Top classes per clip.
+    pub tops: Vec<Vec<(u32, f32)>>,
+    /// What ran the network (`cache` when nothing had to).
+    pub device: String,
+    /// Why the device differs from the one asked for.
+    pub device_note: Option<String>,
+    /// ONNX Runtime version, when it ran.
+    pub runtime_version: Option<String>,
+    /// Clips read from the cache.
+    pub clips_from_cache: u64,
+    /// Clips computed now.
+    pub clips_computed: u64,
+    /// Seconds spent computing them.
+    pub infer_s: f64,
+    /// The cache folder used.
+    pub cache_dir: Option<String>,
 }
 
 /// What the run reports while it works (on the caller's thread).
@@ -130,6 +165,168 @@ pub fn score_file(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ScoreReport, PipelineError> {
     let t0 = Instant::now();
+    let spec = pack.scorer(opts.scorer.as_deref())?.clone();
+    // Open the head before the long part, so that a broken one fails at once.
+    let mut head = match &spec {
+        ScorerSpec::MilHead(h) => Some(HeadSession::new(&pack.dir.join(&h.file), h.input_dim)?),
+        ScorerSpec::Novelty(_) => None,
+    };
+    let got = extract_clip_features(path, pack, opts, cancelled, progress)?;
+    let ClipFeatures {
+        info,
+        sha256,
+        record,
+        dim,
+        features: flat,
+        tops,
+        device,
+        device_note,
+        runtime_version,
+        clips_from_cache,
+        clips_computed,
+        infer_s,
+        cache_dir,
+    } = got;
+    let contract = &pack.manifest.extractor.input;
+    let clip_s = f64::from(contract.frames) / contract.frame_rate;
+    let (scores, summary) = match &spec {
+        ScorerSpec::MilHead(h) => {
+            let session = head
+                .as_mut()
+                .ok_or_else(|| PipelineError::Internal("head session missing".into()))?;
+            let mut x = flat;
+            l2_normalise_rows(&mut x, dim);
+            let summary = ScorerSummary {
+                kind: spec.kind().into(),
+                params: serde_json::json!({ "file": h.file, "sha256": h.sha256 }),
+                median_distance: 0.0,
+                spread: 0.0,
+                note: None,
+            };
+            (session.run(&x)?, summary)
+        }
+        ScorerSpec::Novelty(params) => {
+            let novelty = novelty_scores(&flat, dim, clip_s, params);
+            let summary = ScorerSummary {
+                kind: spec.kind().into(),
+                params: serde_json::to_value(params).unwrap_or_default(),
+                median_distance: novelty.median,
+                spread: novelty.spread,
+                note: novelty.note.clone(),
+            };
+            (novelty.scores, summary)
+        }
+    };
+    let scores = &scores;
+
+    let clips: Vec<ClipScore> = record
+        .spans
+        .iter()
+        .zip(scores)
+        .zip(&tops)
+        .map(|((s, &score), top)| ClipScore {
+            index: s.index,
+            start_s: s.start_s,
+            end_s: s.end_s,
+            start_frame: s.start_frame,
+            end_frame: s.end_frame,
+            padded: s.padded_slots > 0,
+            padded_frames: s.padded_slots,
+            score,
+            top_actions: top
+                .iter()
+                .take(3)
+                .map(|&(label, p)| Action {
+                    label: pack
+                        .labels
+                        .get(label as usize)
+                        .cloned()
+                        .unwrap_or_else(|| format!("class {label}")),
+                    p,
+                })
+                .collect(),
+        })
+        .collect();
+    let peaks = find_peaks(
+        &record.spans,
+        scores,
+        opts.threshold,
+        opts.merge_gap_s,
+        opts.min_peak_s,
+    );
+    let moments = if peaks.is_empty() {
+        top_moments(&record.spans, scores, 3)
+    } else {
+        Vec::new()
+    };
+    let segments_32 = segment_scores(scores, &segment_ranges_32(scores.len()));
+    let wall_s = t0.elapsed().as_secs_f64();
+
+    Ok(ScoreReport {
+        vigil_version: crate::TOOL_VERSION.to_string(),
+        video: VideoSummary {
+            path: path.display().to_string(),
+            sha256,
+            duration_s: record.duration_s,
+            fps: info.fps,
+            frames: record.frames,
+            frames_expected: info.frames_expected,
+            partial: record.partial,
+            width: info.width,
+            height: info.height,
+            codec: info.codec.clone(),
+            container: info.container.clone(),
+            creation_time: info.creation_time.clone(),
+            decode_errors: record.decode_errors,
+            warnings: record.warnings.clone(),
+        },
+        model: ModelSummary {
+            id: pack.manifest.id.clone(),
+            sha256: pack.manifest.extractor.sha256.clone(),
+            manifest_sha256: pack.manifest_sha256.clone(),
+            clip_frames: contract.frames,
+            clip_fps: contract.frame_rate,
+        },
+        device,
+        device_note,
+        runtime_version,
+        threshold: opts.threshold,
+        clips,
+        peaks,
+        top_moments: moments,
+        segments_32,
+        scorer: summary,
+        cache: CacheSummary {
+            dir: cache_dir,
+            clips_from_cache,
+            clips_computed,
+        },
+        timing: Timing {
+            wall_s,
+            clips_per_s: if infer_s > 0.0 {
+                clips_computed as f64 / infer_s
+            } else {
+                0.0
+            },
+            video_s_per_s: if wall_s > 0.0 {
+                record.duration_s / wall_s
+            } else {
+                0.0
+            },
+            peak_rss_mib: super::report::peak_rss_mib(),
+        },
+    })
+}
+
+/// Every clip's features of `path` under `pack`'s extractor: read from the cache when complete,
+/// else decoded and run (and cached as they come). `vigil features` and every scorer start here.
+pub fn extract_clip_features(
+    path: &Path,
+    pack: &Pack,
+    opts: &ScoreOptions,
+    cancelled: &(dyn Fn() -> bool + Sync),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ClipFeatures, PipelineError> {
     let (input, info) = open_video(path)?;
     progress(Progress::Hashing);
     let sha256 = sha256_file(path).map_err(|source| VideoError::Io {
@@ -254,113 +451,23 @@ pub fn score_file(
         flat.extend_from_slice(&o.features);
         tops.push(&o.top);
     }
-    let ScorerSpec::Novelty(params) = &pack.manifest.scorer;
-    let novelty = novelty_scores(&flat, dim, clip_s, params);
-    let scores = &novelty.scores;
-
-    let clips: Vec<ClipScore> = record
-        .spans
-        .iter()
-        .zip(scores)
-        .zip(&tops)
-        .map(|((s, &score), top)| ClipScore {
-            index: s.index,
-            start_s: s.start_s,
-            end_s: s.end_s,
-            start_frame: s.start_frame,
-            end_frame: s.end_frame,
-            padded: s.padded_slots > 0,
-            padded_frames: s.padded_slots,
-            score,
-            top_actions: top
-                .iter()
-                .take(3)
-                .map(|&(label, p)| Action {
-                    label: pack
-                        .labels
-                        .get(label as usize)
-                        .cloned()
-                        .unwrap_or_else(|| format!("class {label}")),
-                    p,
-                })
-                .collect(),
-        })
-        .collect();
-    let peaks = find_peaks(
-        &record.spans,
-        scores,
-        opts.threshold,
-        opts.merge_gap_s,
-        opts.min_peak_s,
-    );
-    let moments = if peaks.is_empty() {
-        top_moments(&record.spans, scores, 3)
-    } else {
-        Vec::new()
-    };
-    let segments_32 = segment_scores(scores, &segment_ranges_32(scores.len()));
-    let wall_s = t0.elapsed().as_secs_f64();
-
-    Ok(ScoreReport {
-        vigil_version: crate::TOOL_VERSION.to_string(),
-        video: VideoSummary {
-            path: path.display().to_string(),
-            sha256,
-            duration_s: record.duration_s,
-            fps: info.fps,
-            frames: record.frames,
-            frames_expected: info.frames_expected,
-            partial: record.partial,
-            width: info.width,
-            height: info.height,
-            codec: info.codec.clone(),
-            container: info.container.clone(),
-            creation_time: info.creation_time.clone(),
-            decode_errors: record.decode_errors,
-            warnings: record.warnings.clone(),
-        },
-        model: ModelSummary {
-            id: pack.manifest.id.clone(),
-            sha256: pack.manifest.extractor.sha256.clone(),
-            manifest_sha256: pack.manifest_sha256.clone(),
-            clip_frames: contract.frames,
-            clip_fps: contract.frame_rate,
-        },
+    let tops = tops.into_iter().cloned().collect();
+    Ok(ClipFeatures {
+        info,
+        sha256,
+        record,
+        dim,
+        features: flat,
+        tops,
         device,
         device_note,
         runtime_version,
-        threshold: opts.threshold,
-        clips,
-        peaks,
-        top_moments: moments,
-        segments_32,
-        scorer: ScorerSummary {
-            kind: "novelty".into(),
-            params: serde_json::to_value(params).unwrap_or_default(),
-            median_distance: novelty.median,
-            spread: novelty.spread,
-            note: novelty.note.clone(),
-        },
-        cache: CacheSummary {
-            dir: cache.as_ref().map(|c| c.dir().display().to_string()),
-            clips_from_cache,
-            clips_computed,
-        },
-        timing: Timing {
-            wall_s,
-            clips_per_s: if infer_s > 0.0 {
-                clips_computed as f64 / infer_s
-            } else {
-                0.0
-            },
-            video_s_per_s: if wall_s > 0.0 {
-                record.duration_s / wall_s
-            } else {
-                0.0
-            },
-            peak_rss_mib: super::report::peak_rss_mib(),
-        },
+        clips_from_cache,
+        clips_computed,
+        infer_s,
+        cache_dir: cache.as_ref().map(|c| c.dir().display().to_string()),
     })
+
 }
 
 /// Turns what decoding found into the cache record, with the reviewer-facing warnings.
