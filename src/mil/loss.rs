@@ -111,6 +111,76 @@ mod tests {
         assert!((value(mil_ranking_loss(a, n, &zero)) - 1.6).abs() < 1e-6);
     }
 
+    /// Central differences in f64 of a loss evaluated in f32 on the plain device.
+    fn numeric_grad(
+        f: &dyn Fn(&[f32], &[f32]) -> f64,
+        a: &[f32],
+        n: &[f32],
+        wrt_a: bool,
+    ) -> Vec<f64> {
+        let eps = 1e-3f32;
+        let len = if wrt_a { a.len() } else { n.len() };
+        (0..len)
+            .map(|i| {
+                let (mut a1, mut n1, mut a2, mut n2) = (a.to_vec(), n.to_vec(), a.to_vec(), n.to_vec());
+                if wrt_a {
+                    a1[i] += eps;
+                    a2[i] -= eps;
+                } else {
+                    n1[i] += eps;
+                    n2[i] -= eps;
+                }
+                (f(&a1, &n1) - f(&a2, &n2)) / (2.0 * f64::from(eps))
+            })
+            .collect()
+    }
+
+    fn tensor_on(v: &[f32], rows: usize, dev: &Device) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(v.to_vec(), [rows, v.len() / rows]), dev)
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        // Two anomalous and two normal bags of 5 segments; distinct values (no ties at the max),
+        // hinge active for some pairs and not for others; large λ so every term matters.
+        let a = [0.1, 0.7, 0.35, 0.2, 0.05, 0.3, 0.25, 0.45, 0.15, 0.4];
+        let n = [0.2, 0.55, 0.1, 0.3, 0.12, 0.05, 0.15, 0.08, 0.02, 0.1];
+        let w = LossWeights {
+            smoothness: 0.3,
+            sparsity: 0.2,
+            weight_l2: 0.0,
+        };
+        let plain = Device::flex();
+        let mil = |a: &[f32], n: &[f32]| {
+            value(mil_ranking_loss(tensor_on(a, 2, &plain), tensor_on(n, 2, &plain), &w))
+        };
+        let bin = |a: &[f32], n: &[f32]| value(binary_loss(tensor_on(a, 2, &plain), tensor_on(n, 2, &plain)));
+        let dev = Device::flex().autodiff();
+        for (name, f) in [("mil", &mil as &dyn Fn(&[f32], &[f32]) -> f64), ("binary", &bin)] {
+            let ta = tensor_on(&a, 2, &dev).require_grad();
+            let tn = tensor_on(&n, 2, &dev).require_grad();
+            let loss = if name == "mil" {
+                mil_ranking_loss(ta.clone(), tn.clone(), &w)
+            } else {
+                binary_loss(ta.clone(), tn.clone())
+            };
+            let grads = loss.backward();
+            for (t, wrt_a) in [(ta, true), (tn, false)] {
+                let got = t.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+                let want = numeric_grad(f, &a, &n, wrt_a);
+                for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (f64::from(*g) - e).abs() < 2e-3,
+                        "{name} d/d{}[{i}]: autodiff {g}, finite differences {e}",
+                        if wrt_a { "a" } else { "n" }
+                    );
+                }
+                // Not all zero: the check has teeth.
+                assert!(want.iter().any(|e| e.abs() > 0.05), "{name}");
+            }
+        }
+    }
+
     #[test]
     fn binary_loss_by_hand() {
         let a = t(&[&[0.9, 0.5]]);

@@ -5,14 +5,14 @@
 //! Each iteration draws `batch_anomalous` anomalous and `batch_normal` normal bags without
 //! replacement (a fresh shuffle each time, as the original `load_dataset_Train_batch`; when a
 //! set has fewer bags than that, all of them), scores their 32 segments, and takes one Adagrad
-//! step on the loss of `mil::loss`. Sampling uses ChaCha8 (portable, seeded); burn's device RNG
-//! (weights, dropout) is seeded too, and the CPU backend runs single-threaded, so the same seed
-//! and data give the same head.
+//! step on the loss of `mil::loss`. One ChaCha8 stream (portable, seeded) draws the initial
+//! weights, the batches and the dropout masks, and burn's CPU backend runs single-threaded, so the
+//! same seed and data give the same head, bit for bit.
 
 use super::MilError;
 use super::bags::SEGMENTS;
 use super::featureset::{FeatureSet, LoadedBag, c3d_segment_frame_edges};
-use super::head::{MilHead, score_rows};
+use super::head::{DropoutMasks, MilHead, score_rows};
 use super::labels::VideoLabel;
 use super::loss::{LossWeights, binary_loss, mil_ranking_loss};
 use crate::eval::{Annotation, EvalResult, ScoredVideo, evaluate, frames_from_segments};
@@ -181,10 +181,9 @@ pub fn train(
     };
 
     let device = Device::flex().autodiff();
-    device.seed(cfg.seed);
-    let mut head = MilHead::new(dim, cfg.dropout, &device);
-    let mut optim = AdaGradConfig::new().with_epsilon(cfg.epsilon as f32).init();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut head = MilHead::new(dim, &mut rng, &device);
+    let mut optim = AdaGradConfig::new().with_epsilon(cfg.epsilon as f32).init();
     let mut order_a: Vec<usize> = (0..anomalous.len()).collect();
     let mut order_n: Vec<usize> = (0..normal.len()).collect();
     let (na, nn) = (cfg.batch_anomalous.min(anomalous.len()), cfg.batch_normal.min(normal.len()));
@@ -213,7 +212,11 @@ pub fn train(
             TensorData::new(batch.clone(), [(na + nn) * SEGMENTS, dim]),
             &device,
         );
-        let scores = head.forward(x).reshape([na + nn, SEGMENTS]);
+        let masks = (cfg.dropout > 0.0)
+            .then(|| DropoutMasks::draw((na + nn) * SEGMENTS, cfg.dropout, &mut rng, &device));
+        let scores = head
+            .forward_masked(x, masks.as_ref())
+            .reshape([na + nn, SEGMENTS]);
         let a = scores.clone().narrow(0, 0, na);
         let n = scores.narrow(0, na, nn);
         let data_loss = match cfg.objective {
