@@ -10,6 +10,7 @@ pub mod case;
 pub mod eval;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod kit;
 pub mod mil;
 pub mod model;
 pub mod pipeline;
