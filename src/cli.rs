@@ -162,6 +162,9 @@ pub struct PackArgs {
     /// Why that default, recorded in the manifest (e.g. the benchmark numbers).
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// Human-readable pack name (default: the base pack's).
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
 }
 
 /// `vigil kit`.

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         Some(Command::Features(args)) => mil_cmd::features(&args),
         Some(Command::Train(args)) => mil_cmd::train_cmd(&args),
         Some(Command::Pack(args)) => mil_cmd::pack(&args),
-        Some(Command::Kit(_args)) => 1, // KIT-WIRING
+        Some(Command::Kit(args)) => mil_cmd::kit(&args),
         None => open(OpenArgs {
             files: Vec::new(),
             case: None,
@@ -579,6 +579,24 @@ fn doctor(args: &DoctorArgs) -> u8 {
                 pack.manifest.name,
                 dir.display()
             );
+            let others: Vec<&str> = pack
+                .manifest
+                .other_scorers
+                .iter()
+                .map(model::ScorerSpec::kind)
+                .collect();
+            println!(
+                "  scorer: {} (default){}",
+                pack.manifest.scorer.kind(),
+                if others.is_empty() {
+                    String::new()
+                } else {
+                    format!("; also {}", others.join(", "))
+                }
+            );
+            if let Some(why) = &pack.manifest.scorer_choice {
+                println!("  why: {why}");
+            }
             if code == 0 {
                 for device in [Device::Cpu, Device::Auto] {
                     match model::Extractor::new(&pack, device, None) {

@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+use vigil::mil::MilError;
 use vigil::mil::featureset::{ExtractError, ExtractProgress, FeatureSet, extract_set};
 use vigil::mil::labels::read_label_list;
 use vigil::mil::loss::LossWeights;
 use vigil::mil::onnx::{HEAD_FILE, assemble_pack};
 use vigil::mil::record::{checkpoint_path, write_head, write_run};
 use vigil::mil::train::{Objective, TrainConfig, TrainProgress, Validation, train};
-use vigil::mil::MilError;
 use vigil::model::{HeadSession, Pack, ScorerSpec};
 use vigil::pipeline::{PipelineError, Progress, ScoreOptions, default_cache_root};
 
@@ -60,19 +60,26 @@ pub fn features(args: &FeaturesArgs) -> u8 {
     b.set_prefix("features");
     let started = Instant::now();
     let cancelled = || cancel.load(Ordering::SeqCst);
-    let result = extract_set(&videos, &pack, &opts, &args.output, &cancelled, &mut |p| match p {
-        ExtractProgress::Video { index, path, .. } => {
-            b.set_position(index as u64);
-            b.set_message(
-                path.file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-            );
-        }
-        ExtractProgress::Clips(Progress::Clips { done, estimate, .. }) => {
-            b.set_message(format!("clip {done}/{estimate}"));
-        }
-        ExtractProgress::Clips(_) => {}
-    });
+    let result = extract_set(
+        &videos,
+        &pack,
+        &opts,
+        &args.output,
+        &cancelled,
+        &mut |p| match p {
+            ExtractProgress::Video { index, path, .. } => {
+                b.set_position(index as u64);
+                b.set_message(
+                    path.file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                );
+            }
+            ExtractProgress::Clips(Progress::Clips { done, estimate, .. }) => {
+                b.set_message(format!("clip {done}/{estimate}"));
+            }
+            ExtractProgress::Clips(_) => {}
+        },
+    );
     b.finish_and_clear();
     match result {
         Ok(index) => {
@@ -218,16 +225,15 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
         &cfg,
         val.as_ref(),
         &|| cancel.load(Ordering::SeqCst),
-        &mut |it, head| {
-            write_head(head, &checkpoint_path(&out, it)).map(|_| ())
-        },
+        &mut |it, head| write_head(head, &checkpoint_path(&out, it)).map(|_| ()),
         &mut |p| match p {
             TrainProgress::Step { iteration, loss } => {
                 b.set_position(iteration as u64);
                 b.set_message(format!("loss {loss:.4}{last_auc}"));
             }
             TrainProgress::Validated { iteration, auc } => {
-                last_auc = auc.map_or_else(String::new, |a| format!(", val AUC {:.2} %", a * 100.0));
+                last_auc =
+                    auc.map_or_else(String::new, |a| format!(", val AUC {:.2} %", a * 100.0));
                 b.println(format!(
                     "iteration {iteration}: validation frame AUC {}",
                     auc.map_or_else(|| "n/a".into(), |a| format!("{:.2} %", a * 100.0))
@@ -260,8 +266,10 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
     if let Some(v) = record.validation.last() {
         println!(
             "validation: frame AUC {}, false alarms at 0.5 {}",
-            v.auc.map_or_else(|| "n/a".into(), |a| format!("{:.2} %", a * 100.0)),
-            v.far.map_or_else(|| "n/a".into(), |a| format!("{:.2} %", a * 100.0))
+            v.auc
+                .map_or_else(|| "n/a".into(), |a| format!("{:.2} %", a * 100.0)),
+            v.far
+                .map_or_else(|| "n/a".into(), |a| format!("{:.2} %", a * 100.0))
         );
     }
     println!("head: {}", args.out.join(HEAD_FILE).display());
@@ -279,7 +287,10 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
                 "trained by `vigil train` (seed {}); not benchmarked against the novelty scorer here",
                 cfg.seed
             )),
-            Some(format!("{} with a trained {kind}", base.manifest.name)),
+            Some(format!(
+                "{} features with a {kind} trained by `vigil train` (and the novelty scorer)",
+                base.manifest.id
+            )),
         )?;
         println!(
             "model pack: {} (vigil score --model {})",
@@ -301,7 +312,14 @@ pub fn pack(args: &PackArgs) -> u8 {
             DefaultScorerArg::MilHead => "mil_head",
             DefaultScorerArg::Novelty => "novelty",
         };
-        let m = assemble_pack(&base, &args.head, &args.out, kind, args.reason.clone(), None)?;
+        let m = assemble_pack(
+            &base,
+            &args.head,
+            &args.out,
+            kind,
+            args.reason.clone(),
+            args.name.clone(),
+        )?;
         // Load it back: every hash and shape is checked as `vigil score` will.
         Pack::load(&args.out).context("the new pack does not load")?;
         println!(
@@ -326,7 +344,6 @@ pub fn pack(args: &PackArgs) -> u8 {
 }
 
 /// `vigil kit`.
-#[cfg(any())] // KIT-WIRING
 pub fn kit(args: &KitArgs) -> u8 {
     let cfg = vigil::kit::KitConfig {
         seed: args.seed,
@@ -341,9 +358,14 @@ pub fn kit(args: &KitArgs) -> u8 {
         ..vigil::kit::KitConfig::default()
     };
     let total = cfg.train_normal + cfg.train_anomalous + cfg.test_normal + cfg.test_anomalous;
-    let b = bar(total as u64, "{prefix} [{bar:30}] {pos}/{len} videos ({elapsed})");
+    let b = bar(
+        total as u64,
+        "{prefix} [{bar:30}] {pos}/{len} videos ({elapsed})",
+    );
     b.set_prefix("kit");
     let started = Instant::now();
+    // libx264 would print a report per video otherwise.
+    vigil::video::init_ffmpeg();
     let result = vigil::kit::generate_kit(&cfg, &args.output, &mut |done, _| {
         b.set_position(done as u64);
     });
@@ -384,18 +406,23 @@ pub fn head_file(path: &Path) -> anyhow::Result<PathBuf> {
     if f.is_file() {
         return Ok(f);
     }
-    anyhow::bail!("{}: no head ({HEAD_FILE}, pack or .onnx file)", path.display())
+    anyhow::bail!(
+        "{}: no head ({HEAD_FILE}, pack or .onnx file)",
+        path.display()
+    )
 }
 
 /// Scores a feature set's bags with an ONNX head (the interop path for foreign C3D features):
 /// each bag's 32 rows, L2-normalised as the original files already are.
-pub fn score_feature_set(
-    set: &FeatureSet,
-    head: &Path,
-) -> anyhow::Result<Vec<Vec<f32>>> {
+pub fn score_feature_set(set: &FeatureSet, head: &Path) -> anyhow::Result<Vec<Vec<f32>>> {
     let file = head_file(head)?;
-    let mut session = HeadSession::new(&file, set.dim())
-        .with_context(|| format!("{} cannot score {}-value features", file.display(), set.dim()))?;
+    let mut session = HeadSession::new(&file, set.dim()).with_context(|| {
+        format!(
+            "{} cannot score {}-value features",
+            file.display(),
+            set.dim()
+        )
+    })?;
     let mut out = Vec::with_capacity(set.bags.len());
     for b in &set.bags {
         let mut rows = b.bag.rows.clone();

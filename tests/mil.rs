@@ -24,10 +24,17 @@ impl Mix {
 /// Normal bags: noise around a shared "scene" vector. Anomalous bags: the same, with an event
 /// direction added in segments `start..start+len`. Rows L2-normalised like real bags. Returns
 /// the set and, per bag, which segments hold the event.
-fn synthetic(n_normal: usize, n_anom: usize, dim: usize, seed: u64) -> (FeatureSet, Vec<Vec<bool>>) {
+fn synthetic(
+    n_normal: usize,
+    n_anom: usize,
+    dim: usize,
+    seed: u64,
+) -> (FeatureSet, Vec<Vec<bool>>) {
     let mut r = Mix(seed);
     let scene: Vec<f32> = (0..dim).map(|_| r.next()).collect();
-    let event: Vec<f32> = (0..dim).map(|i| if i % 7 == 0 { 1.0 } else { 0.0 }).collect();
+    let event: Vec<f32> = (0..dim)
+        .map(|i| if i % 7 == 0 { 1.0 } else { 0.0 })
+        .collect();
     let mut bags = Vec::new();
     let mut truth = Vec::new();
     for k in 0..n_normal + n_anom {
@@ -51,7 +58,11 @@ fn synthetic(n_normal: usize, n_anom: usize, dim: usize, seed: u64) -> (FeatureS
                 name: name.clone(),
                 source: None,
                 video_sha256: None,
-                label: if anomalous { VideoLabel::Anomalous } else { VideoLabel::Normal },
+                label: if anomalous {
+                    VideoLabel::Anomalous
+                } else {
+                    VideoLabel::Normal
+                },
                 class: "Test".into(),
                 bag: format!("{name}.txt"),
                 bag_sha256: String::new(),
@@ -87,7 +98,11 @@ fn annotations(set: &FeatureSet, truth: &[Vec<bool>]) -> Vec<vigil::eval::Annota
             let last = t.iter().rposition(|&x| x);
             vigil::eval::Annotation {
                 name: format!("{}.mp4", b.entry.name),
-                class: if first.is_some() { "Event".into() } else { "Normal".into() },
+                class: if first.is_some() {
+                    "Event".into()
+                } else {
+                    "Normal".into()
+                },
                 intervals: match (first, last) {
                     (Some(a), Some(z)) => vec![(a as u64 * 16, z as u64 * 16 + 15)],
                     _ => Vec::new(),
@@ -141,7 +156,11 @@ fn training_localises_the_event_from_video_labels_and_is_deterministic() {
     let b = run(5, &mut Vec::new());
     let c = run(6, &mut Vec::new());
     assert_eq!(a.head.weights(), b.head.weights(), "same seed, same head");
-    assert_ne!(a.head.weights(), c.head.weights(), "another seed, another head");
+    assert_ne!(
+        a.head.weights(),
+        c.head.weights(),
+        "another seed, another head"
+    );
     assert_eq!(checkpoints, vec![50, 100]);
     assert_eq!(a.losses.len(), 150);
     let first: f64 = a.losses[..10].iter().map(|l| l.1).sum::<f64>() / 10.0;
@@ -159,17 +178,35 @@ fn training_localises_the_event_from_video_labels_and_is_deterministic() {
 fn onnx_head_runs_in_onnx_runtime_with_the_training_librarys_numbers() {
     let dim = 1024;
     let (set, _) = synthetic(6, 6, dim, 3);
-    let out = train(&set, &TrainConfig { iterations: 20, ..cfg(2) }, None, &|| false, &mut |_, _| Ok(()), &mut |_| {})
-        .unwrap();
+    let out = train(
+        &set,
+        &TrainConfig {
+            iterations: 20,
+            ..cfg(2)
+        },
+        None,
+        &|| false,
+        &mut |_, _| Ok(()),
+        &mut |_| {},
+    )
+    .unwrap();
     let weights = out.head.weights();
     let bytes = head_to_onnx(&weights).unwrap();
-    assert_eq!(head_from_onnx(&bytes).unwrap(), weights, "weights survive the round trip");
+    assert_eq!(
+        head_from_onnx(&bytes).unwrap(),
+        weights,
+        "weights survive the round trip"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("head.onnx");
     std::fs::write(&path, &bytes).unwrap();
     let mut session = vigil::model::HeadSession::new(&path, dim).unwrap();
-    let rows: Vec<f32> = set.bags.iter().flat_map(|b| b.bag.rows.iter().copied()).collect();
+    let rows: Vec<f32> = set
+        .bags
+        .iter()
+        .flat_map(|b| b.bag.rows.iter().copied())
+        .collect();
     let ort = session.run(&rows).unwrap();
     let burn = score_rows(&out.head, &rows, dim);
     assert_eq!(ort.len(), 12 * 32);
@@ -178,14 +215,21 @@ fn onnx_head_runs_in_onnx_runtime_with_the_training_librarys_numbers() {
         .zip(&burn)
         .map(|(a, b)| (a - b).abs())
         .fold(0f32, f32::max);
-    eprintln!("ONNX Runtime vs burn over {} rows: max |Δ| = {max:e}", ort.len());
+    eprintln!(
+        "ONNX Runtime vs burn over {} rows: max |Δ| = {max:e}",
+        ort.len()
+    );
     assert!(max <= 1e-5, "max |Δ| {max}");
     // And the scores are not all alike (a constant head would pass trivially).
-    let spread = burn.iter().fold(0f32, |m, &v| m.max(v)) - burn.iter().fold(1f32, |m, &v| m.min(v));
+    let spread =
+        burn.iter().fold(0f32, |m, &v| m.max(v)) - burn.iter().fold(1f32, |m, &v| m.min(v));
     assert!(spread > 0.05, "spread {spread}");
 
     // A head for the wrong feature size is refused with a clear error.
-    let e = vigil::model::HeadSession::new(&path, 4096).err().unwrap().to_string();
+    let e = vigil::model::HeadSession::new(&path, 4096)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("[N, 4096]"), "{e}");
     let _ = MilHead::from_weights(&weights, &burn::tensor::Device::flex());
 }

@@ -34,7 +34,7 @@ impl Bag {
 /// `round(linspace(1, n, 33))` (`pipeline::segment_ranges_32`, faithful to the MATLAB), averaged
 /// per segment and L2-normalised (a zero mean stays zero).
 pub fn bag_from_clips(clips: &[f32], dim: usize) -> Result<Bag, MilError> {
-    if dim == 0 || clips.is_empty() || clips.len() % dim != 0 {
+    if dim == 0 || clips.is_empty() || !clips.len().is_multiple_of(dim) {
         return Err(MilError::Shape(format!(
             "{} values are not a whole number of {dim}-value clips",
             clips.len()
@@ -120,7 +120,9 @@ pub fn bag_from_text(text: &str, source: &Path) -> Result<Bag, MilError> {
 /// Reads a bag from a file: `.txt` in the text format, `.npy` as clip features (made into a bag
 /// here) or as an already segmented `32 × D` array when `segmented` says so.
 pub fn read_bag(path: &Path) -> Result<Bag, MilError> {
-    let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let is_npy = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if is_npy {
         let clips = read_npy_clips(path)?;
         let (n, dim) = clips.dim();
@@ -230,7 +232,9 @@ mod tests {
 
     #[test]
     fn text_round_trip_and_errors() {
-        let clips: Vec<f32> = (0..40 * 3).map(|i| ((i * 7919) % 13) as f32 - 6.0).collect();
+        let clips: Vec<f32> = (0..40 * 3)
+            .map(|i| ((i * 7919) % 13) as f32 - 6.0)
+            .collect();
         let bag = bag_from_clips(&clips, 3).unwrap();
         let text = bag_to_text(&bag);
         assert_eq!(text.lines().count(), 32);

@@ -115,8 +115,9 @@ impl FeatureSet {
                 .map(|e| e.path())
                 .filter(|p| {
                     p.is_file()
-                        && p.extension()
-                            .is_some_and(|x| x.eq_ignore_ascii_case("txt") || x.eq_ignore_ascii_case("npy"))
+                        && p.extension().is_some_and(|x| {
+                            x.eq_ignore_ascii_case("txt") || x.eq_ignore_ascii_case("npy")
+                        })
                 })
                 .collect();
             files.sort();
@@ -157,7 +158,10 @@ impl FeatureSet {
             if bag.dim != index.dim {
                 return Err(MilError::Features {
                     path,
-                    reason: format!("{} features per segment, the index says {}", bag.dim, index.dim),
+                    reason: format!(
+                        "{} features per segment, the index says {}",
+                        bag.dim, index.dim
+                    ),
                 });
             }
             bags.push(LoadedBag {
@@ -187,7 +191,11 @@ impl FeatureSet {
             if *dim.get_or_insert(bag.dim) != bag.dim {
                 return Err(MilError::Features {
                     path: f.clone(),
-                    reason: format!("{} features per segment, other files have {}", bag.dim, dim.unwrap_or(0)),
+                    reason: format!(
+                        "{} features per segment, other files have {}",
+                        bag.dim,
+                        dim.unwrap_or(0)
+                    ),
                 });
             }
             let name = stem(f);
@@ -197,7 +205,9 @@ impl FeatureSet {
                     reason: format!("a second file named '{name}'"),
                 });
             }
-            let file_name = f.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let file_name = f
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
             let (label, class) = label_from_path(&file_name);
             let bag_sha256 = crate::case::sha256_file(f).map_err(|source| MilError::Io {
                 path: f.clone(),
@@ -210,7 +220,9 @@ impl FeatureSet {
                     video_sha256: None,
                     label,
                     class,
-                    bag: f.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                    bag: f
+                        .file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
                     bag_sha256,
                     clips_file: None,
                     clips: 0,
@@ -274,7 +286,9 @@ pub fn segment_frame_edges(spans: &[(u64, u64)]) -> Vec<u64> {
 /// clips are 16 frames without overlap (the original `Save_C3DFeatures_32Segments`).
 pub fn c3d_segment_frame_edges(frames: u64) -> Vec<u64> {
     let n = (frames / 16).max(1);
-    let spans: Vec<(u64, u64)> = (0..n).map(|c| (c * 16, ((c + 1) * 16).min(frames))).collect();
+    let spans: Vec<(u64, u64)> = (0..n)
+        .map(|c| (c * 16, ((c + 1) * 16).min(frames)))
+        .collect();
     let mut edges = segment_frame_edges(&spans);
     if let Some(last) = edges.last_mut() {
         *last = frames;
@@ -319,7 +333,10 @@ pub fn extract_set(
         if !names.insert(stem(&v.path)) {
             return Err(MilError::Features {
                 path: v.path.clone(),
-                reason: format!("a second video named '{}' in the list; names must be unique", stem(&v.path)),
+                reason: format!(
+                    "a second video named '{}' in the list; names must be unique",
+                    stem(&v.path)
+                ),
             }
             .into());
         }
@@ -333,21 +350,28 @@ pub fn extract_set(
             total: videos.len(),
             path: &v.path,
         });
-        let got = crate::pipeline::extract_clip_features(&v.path, pack, opts, cancelled, &mut |p| {
-            progress(ExtractProgress::Clips(p));
-        })
-        .map_err(|source| ExtractError::Video {
-            path: v.path.clone(),
-            source,
-        })?;
+        let got =
+            crate::pipeline::extract_clip_features(&v.path, pack, opts, cancelled, &mut |p| {
+                progress(ExtractProgress::Clips(p));
+            })
+            .map_err(|source| ExtractError::Video {
+                path: v.path.clone(),
+                source,
+            })?;
         let name = stem(&v.path);
         let bag = super::bags::bag_from_clips(&got.features, dim)?;
         let bag_file = format!("{name}.txt");
         let text = super::bags::bag_to_text(&bag);
-        crate::case::write_atomic(&out.join(&bag_file), text.as_bytes()).map_err(io(&out.join(&bag_file)))?;
+        crate::case::write_atomic(&out.join(&bag_file), text.as_bytes())
+            .map_err(io(&out.join(&bag_file)))?;
         let clips_file = format!("clips/{name}.npy");
         super::bags::write_npy_clips(&out.join(&clips_file), &got.features, dim)?;
-        let spans: Vec<(u64, u64)> = got.record.spans.iter().map(|s| (s.start_frame, s.end_frame)).collect();
+        let spans: Vec<(u64, u64)> = got
+            .record
+            .spans
+            .iter()
+            .map(|s| (s.start_frame, s.end_frame))
+            .collect();
         entries.push(FeatureEntry {
             name,
             source: Some(v.path.display().to_string()),
@@ -409,7 +433,8 @@ mod tests {
 
     #[test]
     fn reads_the_papers_c3d_files() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ucf-crime/c3d-features");
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ucf-crime/c3d-features");
         let set = FeatureSet::read(&dir).unwrap();
         assert_eq!(set.bags.len(), 10);
         assert_eq!(set.dim(), 4096);
@@ -420,7 +445,11 @@ mod tests {
                 assert!((n - 1.0).abs() < 1e-3, "{} row {i} norm {n}", b.entry.name);
             }
         }
-        let ex = set.bags.iter().find(|b| b.entry.name == "Explosion008_x264").unwrap();
+        let ex = set
+            .bags
+            .iter()
+            .find(|b| b.entry.name == "Explosion008_x264")
+            .unwrap();
         assert_eq!(ex.entry.class, "Explosion");
     }
 }

@@ -48,7 +48,13 @@ impl DropoutMasks {
         let scale = (1.0 / keep) as f32;
         let mut mask = |cols: usize| {
             let v: Vec<f32> = (0..rows * cols)
-                .map(|_| if rng.random::<f64>() < keep { scale } else { 0.0 })
+                .map(|_| {
+                    if rng.random::<f64>() < keep {
+                        scale
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
             Tensor::<2>::from_data(TensorData::new(v, [rows, cols]), device)
         };
@@ -161,7 +167,10 @@ pub fn score_rows(head: &MilHead, x: &[f32], dim: usize) -> Vec<f32> {
     }
     let t = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [n, dim]), &device);
     let h = head.valid();
-    h.forward(t).into_data().try_to_vec::<f32>().unwrap_or_default()
+    h.forward(t)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -198,8 +207,24 @@ mod tests {
         let head = MilHead::from_weights(&start, &dev);
         let x = bags(dim);
         let grads = loss_of(&head, &x, dim, &dev).backward();
-        let g1 = head.fc1.weight.val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
-        let g3 = head.fc3.weight.val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let g1 = head
+            .fc1
+            .weight
+            .val()
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let g3 = head
+            .fc3
+            .weight
+            .val()
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         let plain = Device::flex();
         let at = |layer: usize, idx: usize, delta: f32| {
             let mut w = start.clone();
@@ -209,7 +234,10 @@ mod tests {
         };
         let eps = 1e-2f32;
         let mut checked = 0;
-        for (layer, grad, picks) in [(0usize, &g1, [0usize, 37, 200, 4095]), (2, &g3, [0, 5, 17, 31])] {
+        for (layer, grad, picks) in [
+            (0usize, &g1, [0usize, 37, 200, 4095]),
+            (2, &g3, [0, 5, 17, 31]),
+        ] {
             for idx in picks {
                 let num = (at(layer, idx, eps) - at(layer, idx, -eps)) / (2.0 * f64::from(eps));
                 let got = f64::from(grad[idx]);

@@ -117,9 +117,19 @@ pub fn label_from_path(p: &str) -> (VideoLabel, String) {
         .map(|c| c.to_string_lossy().into_owned());
     // A bare file name: UCF-Crime names start with the class (`Explosion008_x264`).
     let from_name = || {
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let class: String = stem.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-        if class.is_empty() { "Anomaly".to_string() } else { class }
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let class: String = stem
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        if class.is_empty() {
+            "Anomaly".to_string()
+        } else {
+            class
+        }
     };
     (VideoLabel::Anomalous, from_dir.unwrap_or_else(from_name))
 }
@@ -134,17 +144,30 @@ mod tests {
                     Abuse/Abuse001_x264.mp4\nTraining_Normal_Videos_Anomaly/Normal_Videos001_x264.mp4\n";
         let v = parse_label_list(text, Path::new("/d"), Path::new("l.txt")).unwrap();
         assert_eq!(v[0].path, PathBuf::from("/d/vids/a.mp4"));
-        assert_eq!((v[0].label, v[0].class.as_str()), (VideoLabel::Normal, "Normal"));
-        assert_eq!((v[1].label, v[1].class.as_str()), (VideoLabel::Anomalous, "Fighting"));
-        assert_eq!((v[2].label, v[2].class.as_str()), (VideoLabel::Anomalous, "Abuse"));
+        assert_eq!(
+            (v[0].label, v[0].class.as_str()),
+            (VideoLabel::Normal, "Normal")
+        );
+        assert_eq!(
+            (v[1].label, v[1].class.as_str()),
+            (VideoLabel::Anomalous, "Fighting")
+        );
+        assert_eq!(
+            (v[2].label, v[2].class.as_str()),
+            (VideoLabel::Anomalous, "Abuse")
+        );
         assert_eq!(v[3].label, VideoLabel::Normal);
     }
 
     #[test]
     fn bad_lines_name_the_line() {
-        let e = parse_label_list("a.mp4 normal\nb.mp4 maybe\n", Path::new("."), Path::new("l"))
-            .unwrap_err()
-            .to_string();
+        let e = parse_label_list(
+            "a.mp4 normal\nb.mp4 maybe\n",
+            Path::new("."),
+            Path::new("l"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("line 2") && e.contains("maybe"), "{e}");
         assert!(parse_label_list("# nothing\n", Path::new("."), Path::new("l")).is_err());
     }

@@ -122,7 +122,8 @@ mod tests {
         let len = if wrt_a { a.len() } else { n.len() };
         (0..len)
             .map(|i| {
-                let (mut a1, mut n1, mut a2, mut n2) = (a.to_vec(), n.to_vec(), a.to_vec(), n.to_vec());
+                let (mut a1, mut n1, mut a2, mut n2) =
+                    (a.to_vec(), n.to_vec(), a.to_vec(), n.to_vec());
                 if wrt_a {
                     a1[i] += eps;
                     a2[i] -= eps;
@@ -152,11 +153,23 @@ mod tests {
         };
         let plain = Device::flex();
         let mil = |a: &[f32], n: &[f32]| {
-            value(mil_ranking_loss(tensor_on(a, 2, &plain), tensor_on(n, 2, &plain), &w))
+            value(mil_ranking_loss(
+                tensor_on(a, 2, &plain),
+                tensor_on(n, 2, &plain),
+                &w,
+            ))
         };
-        let bin = |a: &[f32], n: &[f32]| value(binary_loss(tensor_on(a, 2, &plain), tensor_on(n, 2, &plain)));
+        let bin = |a: &[f32], n: &[f32]| {
+            value(binary_loss(
+                tensor_on(a, 2, &plain),
+                tensor_on(n, 2, &plain),
+            ))
+        };
         let dev = Device::flex().autodiff();
-        for (name, f) in [("mil", &mil as &dyn Fn(&[f32], &[f32]) -> f64), ("binary", &bin)] {
+        for (name, f) in [
+            ("mil", &mil as &dyn Fn(&[f32], &[f32]) -> f64),
+            ("binary", &bin),
+        ] {
             let ta = tensor_on(&a, 2, &dev).require_grad();
             let tn = tensor_on(&n, 2, &dev).require_grad();
             let loss = if name == "mil" {
@@ -166,7 +179,12 @@ mod tests {
             };
             let grads = loss.backward();
             for (t, wrt_a) in [(ta, true), (tn, false)] {
-                let got = t.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+                let got = t
+                    .grad(&grads)
+                    .unwrap()
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .unwrap();
                 let want = numeric_grad(f, &a, &n, wrt_a);
                 for (i, (g, e)) in got.iter().zip(&want).enumerate() {
                     assert!(

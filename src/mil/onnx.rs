@@ -43,16 +43,25 @@ fn value_info<'a>(name: &'a str, dims: [Dimension<'a>; 2]) -> ValueInfo<'a> {
 /// Encodes `w` as an ONNX model.
 pub fn head_to_onnx(w: &HeadWeights) -> Result<Vec<u8>, MilError> {
     if w.layers.len() != 3 {
-        return Err(MilError::Head(format!("{} layers, expected 3", w.layers.len())));
+        return Err(MilError::Head(format!(
+            "{} layers, expected 3",
+            w.layers.len()
+        )));
     }
     const W: [&str; 3] = ["fc1.weight", "fc2.weight", "fc3.weight"];
     const B: [&str; 3] = ["fc1.bias", "fc2.bias", "fc3.bias"];
     let mut initializer = Vec::new();
     for (k, (i, o, wt, b)) in w.layers.iter().enumerate() {
         if wt.len() != i * o || b.len() != *o {
-            return Err(MilError::Head(format!("layer {k}: sizes do not match {i}×{o}")));
+            return Err(MilError::Head(format!(
+                "layer {k}: sizes do not match {i}×{o}"
+            )));
         }
-        initializer.push(TensorProto::from_f32(W[k], vec![*i as i64, *o as i64], wt.clone()));
+        initializer.push(TensorProto::from_f32(
+            W[k],
+            vec![*i as i64, *o as i64],
+            wt.clone(),
+        ));
         initializer.push(TensorProto::from_f32(B[k], vec![*o as i64], b.clone()));
     }
     let gemm = |name: &'static str, x: &'static str, k: usize, out: &'static str| Node {
@@ -62,13 +71,14 @@ pub fn head_to_onnx(w: &HeadWeights) -> Result<Vec<u8>, MilError> {
         output: vec![out],
         ..Default::default()
     };
-    let unary = |name: &'static str, op: OpType<'static>, x: &'static str, out: &'static str| Node {
-        name,
-        op_type: op,
-        input: vec![x],
-        output: vec![out],
-        ..Default::default()
-    };
+    let unary =
+        |name: &'static str, op: OpType<'static>, x: &'static str, out: &'static str| Node {
+            name,
+            op_type: op,
+            input: vec![x],
+            output: vec![out],
+            ..Default::default()
+        };
     let model = Model {
         ir_version: 8,
         producer_name: "vigil",
@@ -91,7 +101,10 @@ pub fn head_to_onnx(w: &HeadWeights) -> Result<Vec<u8>, MilError> {
                 HEAD_INPUT,
                 [Dimension::Param("N"), Dimension::Value(w.dim as i64)],
             )],
-            output: vec![value_info(HEAD_OUTPUT, [Dimension::Param("N"), Dimension::Value(1)])],
+            output: vec![value_info(
+                HEAD_OUTPUT,
+                [Dimension::Param("N"), Dimension::Value(1)],
+            )],
             ..Default::default()
         }),
         ..Default::default()
@@ -101,7 +114,8 @@ pub fn head_to_onnx(w: &HeadWeights) -> Result<Vec<u8>, MilError> {
 
 /// Reads the weights back from an ONNX head written by [`head_to_onnx`].
 pub fn head_from_onnx(bytes: &[u8]) -> Result<HeadWeights, MilError> {
-    let model = onnx_rs::parse(bytes).map_err(|e| MilError::Head(format!("not an ONNX file: {e}")))?;
+    let model =
+        onnx_rs::parse(bytes).map_err(|e| MilError::Head(format!("not an ONNX file: {e}")))?;
     let graph = model
         .graph
         .as_ref()
@@ -164,7 +178,8 @@ pub fn assemble_pack(
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(serde_json::Value::Null);
     if head_dir != out {
-        crate::case::write_atomic(&out.join(HEAD_FILE), &bytes).map_err(io(&out.join(HEAD_FILE)))?;
+        crate::case::write_atomic(&out.join(HEAD_FILE), &bytes)
+            .map_err(io(&out.join(HEAD_FILE)))?;
         if let Ok(t) = std::fs::read(head_dir.join(TRAINING_FILE)) {
             crate::case::write_atomic(&out.join(TRAINING_FILE), &t)
                 .map_err(io(&out.join(TRAINING_FILE)))?;
@@ -191,7 +206,9 @@ pub fn assemble_pack(
         .cloned();
     let mut scorers: Vec<ScorerSpec> = std::iter::once(mil).chain(novelty).collect();
     let Some(pos) = scorers.iter().position(|s| s.kind() == default_kind) else {
-        return Err(MilError::Head(format!("no '{default_kind}' scorer to make the default")));
+        return Err(MilError::Head(format!(
+            "no '{default_kind}' scorer to make the default"
+        )));
     };
     let default = scorers.remove(pos);
     let mut manifest = base.manifest.clone();
@@ -210,7 +227,14 @@ pub fn assemble_pack(
 /// The parts of the training record worth repeating in the manifest.
 fn summary_of(t: &serde_json::Value) -> serde_json::Value {
     let mut m = serde_json::Map::new();
-    for k in ["objective", "recipe", "seed", "data", "final_loss", "validation"] {
+    for k in [
+        "objective",
+        "recipe",
+        "seed",
+        "data",
+        "final_loss",
+        "validation",
+    ] {
         if let Some(v) = t.get(k) {
             m.insert(k.into(), v.clone());
         }

@@ -231,7 +231,9 @@ pub fn figure8_png(
             let c = colours[k % colours.len()];
             chart
                 .draw_series(LineSeries::new(
-                    s.iter().enumerate().map(|(i, &v)| (i as f64 + 0.5, f64::from(v))),
+                    s.iter()
+                        .enumerate()
+                        .map(|(i, &v)| (i as f64 + 0.5, f64::from(v))),
                     c.stroke_width(2),
                 ))
                 .map_err(|e| e.to_string())?

@@ -151,10 +151,16 @@ pub fn train(
     progress: &mut dyn FnMut(TrainProgress),
 ) -> Result<TrainOutcome, MilError> {
     let dim = set.dim();
-    let anomalous: Vec<&LoadedBag> =
-        set.bags.iter().filter(|b| b.entry.label == VideoLabel::Anomalous).collect();
-    let normal: Vec<&LoadedBag> =
-        set.bags.iter().filter(|b| b.entry.label == VideoLabel::Normal).collect();
+    let anomalous: Vec<&LoadedBag> = set
+        .bags
+        .iter()
+        .filter(|b| b.entry.label == VideoLabel::Anomalous)
+        .collect();
+    let normal: Vec<&LoadedBag> = set
+        .bags
+        .iter()
+        .filter(|b| b.entry.label == VideoLabel::Normal)
+        .collect();
     if anomalous.is_empty() || normal.is_empty() {
         return Err(MilError::Training(format!(
             "{} anomalous and {} normal videos: both kinds are needed",
@@ -163,22 +169,23 @@ pub fn train(
         )));
     }
     if cfg.iterations == 0 || cfg.batch_anomalous == 0 || cfg.batch_normal == 0 {
-        return Err(MilError::Training("iterations and batch sizes must be positive".into()));
+        return Err(MilError::Training(
+            "iterations and batch sizes must be positive".into(),
+        ));
     }
-    if !(0.0..1.0).contains(&cfg.dropout) || !(cfg.learning_rate > 0.0) {
+    if !(0.0..1.0).contains(&cfg.dropout) || cfg.learning_rate.is_nan() || cfg.learning_rate <= 0.0
+    {
         return Err(MilError::Training(
             "dropout must lie in [0, 1) and the learning rate be positive".into(),
         ));
     }
-    let tracked = match &cfg.track {
-        Some(name) => Some(
-            set.bags
-                .iter()
-                .find(|b| &b.entry.name == name)
-                .ok_or_else(|| MilError::Training(format!("no training video named '{name}' to track")))?,
-        ),
-        None => None,
-    };
+    let tracked =
+        match &cfg.track {
+            Some(name) => Some(set.bags.iter().find(|b| &b.entry.name == name).ok_or_else(
+                || MilError::Training(format!("no training video named '{name}' to track")),
+            )?),
+            None => None,
+        };
 
     let device = Device::flex().autodiff();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -186,7 +193,10 @@ pub fn train(
     let mut optim = AdaGradConfig::new().with_epsilon(cfg.epsilon as f32).init();
     let mut order_a: Vec<usize> = (0..anomalous.len()).collect();
     let mut order_n: Vec<usize> = (0..normal.len()).collect();
-    let (na, nn) = (cfg.batch_anomalous.min(anomalous.len()), cfg.batch_normal.min(normal.len()));
+    let (na, nn) = (
+        cfg.batch_anomalous.min(anomalous.len()),
+        cfg.batch_normal.min(normal.len()),
+    );
 
     let mut losses = Vec::with_capacity(cfg.iterations);
     let mut validation = Vec::new();

@@ -80,7 +80,7 @@ impl HeadSession {
 
     /// Scores the rows of `features` (`n × dim`, row-major) as given (callers normalise).
     pub fn run(&mut self, features: &[f32]) -> Result<Vec<f32>, ModelError> {
-        if features.len() % self.dim != 0 {
+        if !features.len().is_multiple_of(self.dim) {
             return Err(ModelError::Inference {
                 reason: format!(
                     "{} values are not rows of {} features",
@@ -125,7 +125,11 @@ pub fn l2_normalise_rows(x: &mut [f32], dim: usize) {
         return;
     }
     for row in x.chunks_mut(dim) {
-        let norm = row.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+        let norm = row
+            .iter()
+            .map(|v| f64::from(*v).powi(2))
+            .sum::<f64>()
+            .sqrt();
         if norm > 0.0 {
             for v in row {
                 *v = (f64::from(*v) / norm) as f32;

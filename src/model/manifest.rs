@@ -259,13 +259,15 @@ impl Pack {
         let all = || std::iter::once(&self.manifest.scorer).chain(&self.manifest.other_scorers);
         match kind {
             None => Ok(&self.manifest.scorer),
-            Some(k) => all().find(|s| s.kind() == k).ok_or_else(|| ModelError::Manifest {
-                path: self.dir.join("manifest.json"),
-                reason: format!(
-                    "no '{k}' scorer in this pack (it has: {})",
-                    all().map(ScorerSpec::kind).collect::<Vec<_>>().join(", ")
-                ),
-            }),
+            Some(k) => all()
+                .find(|s| s.kind() == k)
+                .ok_or_else(|| ModelError::Manifest {
+                    path: self.dir.join("manifest.json"),
+                    reason: format!(
+                        "no '{k}' scorer in this pack (it has: {})",
+                        all().map(ScorerSpec::kind).collect::<Vec<_>>().join(", ")
+                    ),
+                }),
         }
     }
 

@@ -467,7 +467,6 @@ pub fn extract_clip_features(
         infer_s,
         cache_dir: cache.as_ref().map(|c| c.dir().display().to_string()),
     })
-
 }
 
 /// Turns what decoding found into the cache record, with the reviewer-facing warnings.
