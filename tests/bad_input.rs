@@ -244,12 +244,35 @@ fn manifest_that_disagrees_with_the_network_is_refused() {
         "does not match its manifest: input shape (N,C,T,H,W) is [-1, 3, 16, 224, 224], manifest says [-1, 3, 16, 112, 224]",
     );
 
+    // A head whose size disagrees with the extractor's is refused before anything runs.
     let pack = copy_pack(&dir.path().join("b"));
     edit_manifest(&pack, |m| m["extractor"]["features"]["dim"] = 2048.into());
     assert_one_line(
         &score_with_pack(&pack),
         EXIT_MODEL,
+        "mil_head takes 1024 features, the extractor gives 2048",
+    );
+    // With the manifest consistent, the network itself disagrees.
+    let pack = copy_pack(&dir.path().join("b2"));
+    edit_manifest(&pack, |m| {
+        m["extractor"]["features"]["dim"] = 2048.into();
+        m["other_scorers"] = serde_json::json!([]);
+    });
+    assert_one_line(
+        &score_with_pack(&pack),
+        EXIT_MODEL,
         "output 'features' shape",
+    );
+    // A head file that is not what the manifest says is refused by its hash.
+    let pack = copy_pack(&dir.path().join("b3"));
+    let mut head = std::fs::read(pack.join("mil_head.onnx")).unwrap();
+    let n = head.len();
+    head[n - 10] ^= 0x40;
+    std::fs::write(pack.join("mil_head.onnx"), head).unwrap();
+    assert_one_line(
+        &score_with_pack(&pack),
+        EXIT_MODEL,
+        "mil_head.onnx is corrupt or was replaced",
     );
 
     let pack = copy_pack(&dir.path().join("c"));

@@ -207,8 +207,8 @@ fn c3d_features_from_the_paper_train_and_evaluate() {
     // and are scored by it through `vigil eval --features --head`.
     let dir = tempdir();
     let cache = dir.path().join("cache");
-    let feats = shared().join("data/ucf-crime/c3d-features");
-    let ann = shared().join("data/ucf-crime/Test_Annotation_with_frame_counts.txt");
+    let feats = shared().join("ucf-crime/c3d-features");
+    let ann = shared().join("ucf-crime/Test_Annotation_with_frame_counts.txt");
     let head = dir.path().join("head");
     let o = run(vigil(&cache)
         .args(["train", "--iterations", "30", "--features"])

@@ -195,7 +195,7 @@ pub fn write_npy_clips(path: &Path, clips: &[f32], dim: usize) -> Result<(), Mil
     })?;
     crate::case::write_atomic(path, &buf).map_err(|e| MilError::Io {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     })
 }
 

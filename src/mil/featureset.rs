@@ -107,9 +107,9 @@ impl FeatureSet {
         let index_path = dir.join(INDEX);
         if !index_path.is_file() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(|source| MilError::Io {
+                .map_err(|error| MilError::Io {
                     path: dir.to_path_buf(),
-                    source,
+                    error,
                 })?
                 .flatten()
                 .map(|e| e.path())
@@ -123,9 +123,9 @@ impl FeatureSet {
             files.sort();
             return Self::read_files(dir, &files);
         }
-        let bytes = std::fs::read(&index_path).map_err(|source| MilError::Io {
+        let bytes = std::fs::read(&index_path).map_err(|error| MilError::Io {
             path: index_path.clone(),
-            source,
+            error,
         })?;
         let index: FeatureIndex =
             serde_json::from_slice(&bytes).map_err(|e| MilError::Features {
@@ -141,9 +141,9 @@ impl FeatureSet {
         let mut bags = Vec::with_capacity(index.videos.len());
         for e in &index.videos {
             let path = dir.join(&e.bag);
-            let got = crate::case::sha256_file(&path).map_err(|source| MilError::Io {
+            let got = crate::case::sha256_file(&path).map_err(|error| MilError::Io {
                 path: path.clone(),
-                source,
+                error,
             })?;
             if got != e.bag_sha256 {
                 return Err(MilError::Features {
@@ -209,9 +209,9 @@ impl FeatureSet {
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
             let (label, class) = label_from_path(&file_name);
-            let bag_sha256 = crate::case::sha256_file(f).map_err(|source| MilError::Io {
+            let bag_sha256 = crate::case::sha256_file(f).map_err(|error| MilError::Io {
                 path: f.clone(),
-                source,
+                error,
             })?;
             bags.push(LoadedBag {
                 entry: FeatureEntry {
@@ -326,7 +326,7 @@ pub fn extract_set(
 ) -> Result<FeatureIndex, ExtractError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| MilError::Io { path, source }
+        move |error| MilError::Io { path, error }
     };
     let mut names = std::collections::HashSet::new();
     for v in videos {

@@ -36,9 +36,9 @@ pub struct LabelledVideo {
 
 /// Reads a list file.
 pub fn read_label_list(path: &Path) -> Result<Vec<LabelledVideo>, MilError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MilError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| MilError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse_label_list(&text, base, path)

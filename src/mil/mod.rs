@@ -39,10 +39,10 @@ pub enum MilError {
     #[error("shape mismatch: {0}")]
     Shape(String),
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The training set or options cannot train anything.
     #[error("cannot train: {0}")]

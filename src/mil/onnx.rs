@@ -160,7 +160,7 @@ pub fn assemble_pack(
 ) -> Result<Manifest, MilError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| MilError::Io { path, source }
+        move |error| MilError::Io { path, error }
     };
     std::fs::create_dir_all(out).map_err(io(out))?;
     let head_src = head_dir.join(HEAD_FILE);
@@ -227,17 +227,26 @@ pub fn assemble_pack(
 /// The parts of the training record worth repeating in the manifest.
 fn summary_of(t: &serde_json::Value) -> serde_json::Value {
     let mut m = serde_json::Map::new();
-    for k in [
-        "objective",
-        "recipe",
-        "seed",
-        "data",
-        "final_loss",
-        "validation",
-    ] {
+    for k in ["objective", "recipe", "seed", "final_loss", "head_sha256"] {
         if let Some(v) = t.get(k) {
             m.insert(k.into(), v.clone());
         }
+    }
+    // The data by its hash and size; every bag's hash stays in the record.
+    if let Some(d) = t.get("data").and_then(|d| d.as_object()) {
+        let short: serde_json::Map<String, serde_json::Value> = d
+            .iter()
+            .filter(|(k, _)| k.as_str() != "bags")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        m.insert("data".into(), serde_json::Value::Object(short));
+    }
+    if let Some(last) = t
+        .get("validation")
+        .and_then(|v| v.as_array())
+        .and_then(|v| v.last())
+    {
+        m.insert("validation_last".into(), last.clone());
     }
     m.insert("record".into(), TRAINING_FILE.into());
     serde_json::Value::Object(m)

@@ -103,9 +103,9 @@ impl DataRecord {
 /// Writes `head` as ONNX to `path` atomically; returns its SHA-256.
 pub fn write_head(head: &MilHead, path: &Path) -> Result<String, MilError> {
     let bytes = head_to_onnx(&head.weights())?;
-    write_atomic(path, &bytes).map_err(|source| MilError::Io {
+    write_atomic(path, &bytes).map_err(|error| MilError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     Ok(sha256_bytes(&bytes))
 }
@@ -127,7 +127,7 @@ pub fn write_run(
 ) -> Result<TrainingRecord, MilError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| MilError::Io { path, source }
+        move |error| MilError::Io { path, error }
     };
     std::fs::create_dir_all(out).map_err(io(out))?;
     let head_sha256 = write_head(&outcome.head, &out.join(HEAD_FILE))?;
