@@ -406,8 +406,9 @@ pub fn extract_set(
 /// Why [`extract_set`] stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
-    /// A video could not be scored (unreadable, cancelled, model failure).
-    #[error("{path}: {source}")]
+    /// A video could not be scored (unreadable, cancelled, model failure). The pipeline's
+    /// messages already name the file where it matters.
+    #[error("{source}")]
     Video {
         path: PathBuf,
         source: crate::pipeline::PipelineError,
