@@ -44,16 +44,23 @@ use std::path::{Path, PathBuf};
 pub struct KitConfig {
     /// Everything random derives from this.
     pub seed: u64,
+    /// Normal videos in the training split.
     pub train_normal: usize,
+    /// Anomalous videos in the training split (classes cycle, so each appears).
     pub train_anomalous: usize,
+    /// Normal videos in the test split.
     pub test_normal: usize,
+    /// Anomalous videos in the test split.
     pub test_anomalous: usize,
-    /// Shortest and longest video, seconds.
+    /// Shortest video, seconds.
     pub min_s: f64,
+    /// Longest video, seconds.
     pub max_s: f64,
-    /// Frame size (even numbers, for YUV 4:2:0).
+    /// Frame width (even, for YUV 4:2:0).
     pub width: u32,
+    /// Frame height (even).
     pub height: u32,
+    /// Frames per second.
     pub fps: u32,
 }
 
@@ -79,6 +86,7 @@ impl Default for KitConfig {
 /// One generated video.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KitVideo {
+    /// `{split}_{class}_{index:03}`.
     pub name: String,
     /// `train` or `test`.
     pub split: String,
@@ -88,7 +96,9 @@ pub struct KitVideo {
     pub class: String,
     /// Relative to the kit directory.
     pub path: String,
+    /// Frames encoded.
     pub frames: u64,
+    /// Duration, seconds.
     pub duration_s: f64,
     /// Annotated incident frames, 0-based and inclusive.
     pub incident: Option<(u64, u64)>,
@@ -101,7 +111,9 @@ pub struct KitVideo {
 /// What `kit.json` holds: the config it was made from and every video.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KitSummary {
+    /// The config.
     pub config: KitConfig,
+    /// Every video.
     pub videos: Vec<KitVideo>,
 }
 
