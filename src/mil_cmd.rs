@@ -239,7 +239,6 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
                     auc.map_or_else(|| "n/a".into(), |a| format!("{:.2} %", a * 100.0))
                 ));
             }
-            TrainProgress::Checkpoint { .. } => {}
         },
     )?;
     b.finish_and_clear();

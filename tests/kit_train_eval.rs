@@ -211,12 +211,29 @@ fn c3d_features_from_the_paper_train_and_evaluate() {
     let ann = shared().join("ucf-crime/Test_Annotation_with_frame_counts.txt");
     let head = dir.path().join("head");
     let o = run(vigil(&cache)
-        .args(["train", "--iterations", "30", "--features"])
+        .args([
+            "train",
+            "--iterations",
+            "30",
+            "--checkpoint-every",
+            "10",
+            "--features",
+        ])
         .arg(&feats)
         .arg("--out")
         .arg(&head));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(head.join("mil_head.onnx").is_file());
+    // Checkpoints along the way (the last iteration is the head itself), each a loadable head.
+    let mut checkpoints: Vec<_> = std::fs::read_dir(head.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    checkpoints.sort();
+    assert_eq!(checkpoints, ["iter-000010.onnx", "iter-000020.onnx"]);
+    let w =
+        head_from_onnx(&std::fs::read(head.join("checkpoints/iter-000020.onnx")).unwrap()).unwrap();
+    assert_eq!(w.dim, 4096);
     assert!(
         !head.join("manifest.json").exists(),
         "no extractor, so no pack"

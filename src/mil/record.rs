@@ -103,6 +103,12 @@ impl DataRecord {
 /// Writes `head` as ONNX to `path` atomically; returns its SHA-256.
 pub fn write_head(head: &MilHead, path: &Path) -> Result<String, MilError> {
     let bytes = head_to_onnx(&head.weights())?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|error| MilError::Io {
+            path: dir.to_path_buf(),
+            error,
+        })?;
+    }
     write_atomic(path, &bytes).map_err(|error| MilError::Io {
         path: path.to_path_buf(),
         error,

@@ -110,11 +110,6 @@ pub enum TrainProgress {
         /// Frame-level AUC.
         auc: Option<f64>,
     },
-    /// A checkpoint was written.
-    Checkpoint {
-        /// Its path.
-        path: std::path::PathBuf,
-    },
 }
 
 /// One validation result.
