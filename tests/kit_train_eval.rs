@@ -184,6 +184,32 @@ fn kit_features_train_score_eval() {
     assert!((0.0..=1.0).contains(&auc));
     assert!(r["far"].as_f64().is_some());
 
+    // `vigil pack` re-assembles it with the novelty scorer as the default and says why.
+    let repacked = dir.path().join("repacked");
+    let o = run(vigil(&cache)
+        .args([
+            "pack",
+            "--default",
+            "novelty",
+            "--reason",
+            "by the numbers",
+            "--base",
+        ])
+        .arg(pack_dir())
+        .arg("--head")
+        .arg(&pack)
+        .arg("--out")
+        .arg(&repacked));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = json_file(&repacked.join("manifest.json"));
+    assert_eq!(m["scorer"]["kind"], "novelty");
+    assert_eq!(m["other_scorers"][0]["kind"], "mil_head");
+    assert_eq!(m["scorer_choice"], "by the numbers");
+    assert_eq!(
+        m["other_scorers"][0]["sha256"], manifest["scorer"]["sha256"],
+        "the same head"
+    );
+
     // The novelty scorer is still in the pack and can be asked for.
     let o = run(vigil(&cache)
         .args([
