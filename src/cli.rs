@@ -299,6 +299,9 @@ pub struct OpenArgs {
     /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Scorer to review with when the pack has several (`novelty`, `mil_head`).
+    #[arg(long, value_name = "KIND")]
+    pub scorer: Option<String>,
 }
 
 /// Hardware choice on the command line.

@@ -59,6 +59,7 @@ fn main() -> ExitCode {
             model: None,
             device: DeviceArg::Auto,
             cache_dir: None,
+            scorer: None,
         }),
     };
     ExitCode::from(code)
@@ -194,6 +195,14 @@ fn score(args: &ScoreArgs) -> u8 {
 #[cfg(feature = "gui")]
 fn open(args: OpenArgs) -> u8 {
     use vigil::gui::{AppConfig, recent::RecentFiles};
+    // An unknown scorer is a command-line mistake: say so before any window opens.
+    if let Some(kind) = &args.scorer
+        && let Err(e) =
+            load_pack(args.model.as_deref()).and_then(|p| p.scorer(Some(kind)).map(|_| ()))
+    {
+        eprintln!("vigil: error: {e}");
+        return EXIT_MODEL;
+    }
     let config = AppConfig {
         files: args.files,
         case_path: args.case,
@@ -201,6 +210,7 @@ fn open(args: OpenArgs) -> u8 {
         score_options: ScoreOptions {
             device: device_of(args.device),
             cache_root: args.cache_dir.or_else(default_cache_root),
+            scorer: args.scorer,
             ..ScoreOptions::default()
         },
         recent_path: RecentFiles::default_path(),

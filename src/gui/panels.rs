@@ -441,10 +441,12 @@ pub fn timeline_controls_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Com
             && let Some(r) = &f.report
         {
             ui.separator();
+            // Which scorer matters as much as which network: a pack may carry several.
+            let what = format!("{} ({} scorer)", r.model.id, r.scorer.kind);
             if r.device == "cache" {
-                ui.label(format!("{} · scores from the cache", r.model.id));
+                ui.label(format!("{what} · scores from the cache"));
             } else {
-                ui.label(format!("{} · scored on {}", r.model.id, r.device));
+                ui.label(format!("{what} · scored on {}", r.device));
             }
         }
     });
