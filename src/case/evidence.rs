@@ -10,9 +10,7 @@
 use super::report::{ClipPictures, report_html, score_plot_png};
 use super::{now_utc, sha256_file, write_atomic};
 use crate::plot::png_from_rgb;
-use crate::video::{
-    CopyOptions, FrameTable, VideoError, export_exact, export_stream_copy, open_video,
-};
+use crate::video::{CopyOptions, IndexedVideo, VideoError, export_exact, export_stream_copy};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -290,9 +288,8 @@ pub fn export_evidence(job: &ExportJob) -> Result<ExportOutcome, ExportError> {
         let path = path.to_path_buf();
         move |source: std::io::Error| ExportError::Io { path, source }
     };
-    let (input, info) = open_video(&job.source)?;
-    drop(input);
-    let table = FrameTable::read(&job.source, info.stream_index)?;
+    // One pass over the packets serves every clip of the job.
+    let video = IndexedVideo::open(&job.source)?;
     let sha_before = sha256_file(&job.source).map_err(io(&job.source))?;
     let bytes = std::fs::metadata(&job.source)
         .map_err(io(&job.source))?
@@ -314,7 +311,7 @@ pub fn export_evidence(job: &ExportJob) -> Result<ExportOutcome, ExportError> {
     }
     std::fs::create_dir_all(&staging).map_err(io(&staging))?;
 
-    let result = build(job, &info, &table, &sha_before, bytes, &staging, &final_dir);
+    let result = build(job, &video, &sha_before, bytes, &staging, &final_dir);
     let manifest = match result {
         Ok(m) => m,
         Err(e) => {
@@ -337,13 +334,13 @@ pub fn export_evidence(job: &ExportJob) -> Result<ExportOutcome, ExportError> {
 
 fn build(
     job: &ExportJob,
-    info: &crate::video::VideoInfo,
-    table: &FrameTable,
+    video: &IndexedVideo,
     sha_before: &str,
     bytes: u64,
     staging: &Path,
     final_dir: &Path,
 ) -> Result<ExportManifest, ExportError> {
+    let (info, table) = (&video.info, &video.table);
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source: std::io::Error| ExportError::Io { path, source }
@@ -388,7 +385,7 @@ fn build(
         let clip_stem = format!("{stem}_{}_{}", name_time(span.from_s), name_time(to_s));
         let (c, reencoded) = if job.exact {
             export_exact(
-                &job.source,
+                video,
                 span.from_s,
                 to_s,
                 staging,
@@ -396,7 +393,7 @@ fn build(
                 &copy,
             )?
         } else {
-            let c = export_stream_copy(&job.source, span.from_s, to_s, staging, &clip_stem, &copy)?;
+            let c = export_stream_copy(video, span.from_s, to_s, staging, &clip_stem, &copy)?;
             (c, Vec::new())
         };
         let file_name = c

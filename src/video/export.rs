@@ -11,7 +11,7 @@
 //! The file is written under a temporary name in the destination folder, fsynced, and renamed
 //! to its final, unused name last: a killed or failed export never looks complete.
 
-use super::frames::FrameTable;
+use super::frames::{FrameTable, IndexedVideo};
 use super::{VideoError, ffi, open_video};
 use ffmpeg_next as ff;
 use serde::{Deserialize, Serialize};
@@ -83,22 +83,20 @@ pub struct CopyOptions {
     pub throttle: Duration,
 }
 
-/// Copies `[from_s, to_s)` of `src` into a new file in `out_dir` named after `stem`.
+/// Copies `[from_s, to_s)` of `video` into a new file in `out_dir` named after `stem`.
 pub fn export_stream_copy(
-    src: &Path,
+    video: &IndexedVideo,
     from_s: f64,
     to_s: f64,
     out_dir: &Path,
     stem: &str,
     opts: &CopyOptions,
 ) -> Result<ClipExport, VideoError> {
-    let (probe_input, info) = open_video(src)?;
-    drop(probe_input);
-    let table = FrameTable::read(src, info.stream_index)?;
+    let (src, info, table) = (video.path.as_path(), &video.info, &video.table);
     let tick = table.seconds_per_tick;
     let origin = table.ticks[0];
 
-    let (first, end) = asked_frames(&table, from_s, to_s);
+    let (first, end) = asked_frames(table, from_s, to_s);
     let from_pts = table.ticks[first];
     let to_pts = table.ticks.get(end).copied().unwrap_or(i64::MAX);
 
@@ -144,7 +142,7 @@ pub fn export_stream_copy(
     let (final_path, copied) = write_then_rename(out_dir, stem, ext, |tmp| {
         copy_packets(
             src,
-            &info,
+            info,
             tmp,
             format,
             hide_lead_in,
@@ -176,7 +174,7 @@ pub fn export_stream_copy(
         first_frame: shown_first as u64,
         last_frame: last_shown as u64,
         start_s: table.time_of(shown_first),
-        end_s: frame_end_s(&table, last_shown, info.fps),
+        end_s: frame_end_s(table, last_shown, info.fps),
         keyframe_s: time(copied.keyframe_pts),
         lead_in_frames: copied.lead_in,
         lead_in_hidden: hide_lead_in,

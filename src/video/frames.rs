@@ -5,12 +5,37 @@
 //! footage too. Packets the demuxer marks as never shown (before an MP4 edit list's start) are
 //! left out, as the decoder leaves them out.
 
-use super::{VideoError, ffi, open_video};
+use super::{VideoError, VideoInfo, ffi, open_video};
 use ffmpeg_next as ff;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Timestamps closer than this (seconds) are the same instant.
 const EPS_S: f64 = 1e-6;
+
+/// A video file with its stream facts and frame table, read once (one pass over the packets)
+/// and shared by every export of it: on hours of footage each pass costs seconds.
+#[derive(Debug, Clone)]
+pub struct IndexedVideo {
+    /// The file.
+    pub path: PathBuf,
+    /// What probing found.
+    pub info: VideoInfo,
+    /// Every shown frame's timestamp.
+    pub table: FrameTable,
+}
+
+impl IndexedVideo {
+    /// Probes `path` and reads its frame table, opening it once.
+    pub fn open(path: &Path) -> Result<Self, VideoError> {
+        let (input, info) = open_video(path)?;
+        let table = FrameTable::from_input(input, &info, path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            info,
+            table,
+        })
+    }
+}
 
 /// Shown frames of one video stream, in presentation order.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,10 +47,20 @@ pub struct FrameTable {
 }
 
 impl FrameTable {
-    /// Reads the packets of stream `stream_index` of `path`. A damaged tail ends the table
-    /// where reading stops.
-    pub fn read(path: &Path, stream_index: usize) -> Result<Self, VideoError> {
-        let (mut input, info) = open_video(path)?;
+    /// Reads the packets of `path`'s video stream. A damaged tail ends the table where reading
+    /// stops.
+    pub fn read(path: &Path) -> Result<Self, VideoError> {
+        Ok(IndexedVideo::open(path)?.table)
+    }
+
+    /// Reads the packets of the video stream of an opened input (consumed: it is read to the
+    /// end).
+    fn from_input(
+        mut input: ff::format::context::Input,
+        info: &VideoInfo,
+        path: &Path,
+    ) -> Result<Self, VideoError> {
+        let stream_index = info.stream_index;
         let (num, den) = info.time_base;
         let seconds_per_tick = if den != 0 {
             f64::from(num) / f64::from(den)

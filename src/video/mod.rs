@@ -21,7 +21,7 @@ mod thumbnail;
 pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
 pub use decode::{DecodeStats, FrameDecoder};
 pub use export::{ClipExport, CopyOptions, export_stream_copy, unique_path};
-pub use frames::FrameTable;
+pub use frames::{FrameTable, IndexedVideo};
 pub use preview::{PreviewEvent, PreviewFrame, PreviewInfo, PreviewWorker};
 pub use probe::{VideoInfo, open_video};
 pub use reader::{ClipReader, ClipSpec, ReadClip};

@@ -8,7 +8,7 @@
 //! Requests carry a generation number; the newest wins, and a decode-forward in progress for an
 //! older request is abandoned as soon as a newer one arrives (scrubbing).
 
-use super::{FrameDecoder, ResizeRule, Scaler, VideoError, VideoInfo, open_video};
+use super::{FrameDecoder, FrameTable, ResizeRule, Scaler, VideoError, VideoInfo, open_video};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use ffmpeg_next as ff;
 use std::path::Path;
@@ -180,30 +180,6 @@ pub(crate) fn display_size(
     (even(dw), even(dh))
 }
 
-/// Every frame's timestamp (stream ticks), from the packets alone, sorted: presentation order.
-fn frame_table(path: &Path, stream_index: usize) -> Result<Vec<i64>, VideoError> {
-    let (mut input, _) = open_video(path)?;
-    let mut pts = Vec::new();
-    let mut packet = ff::Packet::empty();
-    loop {
-        match packet.read(&mut input) {
-            Ok(()) => {
-                if packet.stream() == stream_index
-                    && let Some(t) = packet.pts().or(packet.dts())
-                {
-                    pts.push(t);
-                }
-            }
-            Err(ff::Error::Eof) => break,
-            // A damaged tail: index what was readable.
-            Err(_) => break,
-        }
-    }
-    pts.sort_unstable();
-    pts.dedup();
-    Ok(pts)
-}
-
 struct Shown {
     index: u64,
     time_s: f64,
@@ -220,7 +196,7 @@ fn preview_loop(
     send: &dyn Fn(PreviewEvent) -> bool,
 ) -> Result<(), VideoError> {
     let (input, info): (_, VideoInfo) = open_video(path)?;
-    let ticks = frame_table(path, info.stream_index)?;
+    let ticks = FrameTable::read(path)?.ticks;
     let mut decoder = FrameDecoder::new(input, &info)?;
     let sar = ff::Rational::new(info.sample_aspect.0, info.sample_aspect.1.max(1));
     let (dw, dh) = display_size(info.width, info.height, sar, max_w, max_h);

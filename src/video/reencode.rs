@@ -12,7 +12,7 @@
 //! one GOP), and the manifest lists the frames re-encoded either way.
 
 use super::export::{ClipExport, CopyOptions, asked_frames, frame_end_s, write_then_rename};
-use super::frames::FrameTable;
+use super::frames::{FrameTable, IndexedVideo};
 use super::{FrameDecoder, VideoError, open_video};
 use ffmpeg_next as ff;
 use std::path::Path;
@@ -32,38 +32,36 @@ const X264_LOSSLESS_FORMATS: &[ff::format::Pixel] = &[
 /// the partial GOP at the start for H.264 without B-frames (`splice.rs`), else the whole span.
 /// Returns the clip and the source frame ranges re-encoded (inclusive).
 pub fn export_exact(
-    src: &Path,
+    video: &IndexedVideo,
     from_s: f64,
     to_s: f64,
     out_dir: &Path,
     stem: &str,
     opts: &CopyOptions,
 ) -> Result<(ClipExport, Vec<[u64; 2]>), VideoError> {
-    if let Some(s) = super::export_splice(src, from_s, to_s, out_dir, stem, opts)? {
+    if let Some(s) = super::export_splice(video, from_s, to_s, out_dir, stem, opts)? {
         return Ok((s.clip, s.reencoded));
     }
-    let c = export_reencode(src, from_s, to_s, out_dir, stem, opts)?;
+    let c = export_reencode(video, from_s, to_s, out_dir, stem, opts)?;
     let all = vec![[c.first_frame, c.last_frame]];
     Ok((c, all))
 }
 
 /// Exports `[from_s, to_s)` of `src` frame-exactly by lossless re-encoding of every frame.
 pub fn export_reencode(
-    src: &Path,
+    video: &IndexedVideo,
     from_s: f64,
     to_s: f64,
     out_dir: &Path,
     stem: &str,
     opts: &CopyOptions,
 ) -> Result<ClipExport, VideoError> {
-    let (input, info) = open_video(src)?;
-    drop(input);
-    let table = FrameTable::read(src, info.stream_index)?;
-    let (first, end) = asked_frames(&table, from_s, to_s);
+    let (src, info, table) = (video.path.as_path(), &video.info, &video.table);
+    let (first, end) = asked_frames(table, from_s, to_s);
     let start_t = table.time_of(first);
 
     let (final_path, (converted, frames)) = write_then_rename(out_dir, stem, "mp4", |tmp| {
-        encode(src, &info, &table, (first, end), start_t, tmp, opts)
+        encode(src, info, table, (first, end), start_t, tmp, opts)
     })?;
     let last = end - 1;
     let note = match &converted {
@@ -81,7 +79,7 @@ pub fn export_reencode(
         first_frame: first as u64,
         last_frame: last as u64,
         start_s: start_t,
-        end_s: frame_end_s(&table, last, info.fps),
+        end_s: frame_end_s(table, last, info.fps),
         keyframe_s: start_t,
         lead_in_frames: 0,
         lead_in_hidden: false,

@@ -21,7 +21,7 @@
 //! whole span (`reencode.rs`).
 
 use super::export::{ClipExport, CopyOptions, asked_frames, frame_end_s, write_then_rename};
-use super::frames::FrameTable;
+use super::frames::{FrameTable, IndexedVideo};
 use super::reencode::{for_each_frame, lossless_x264};
 use super::{VideoError, ffi, open_video};
 use ffmpeg_next as ff;
@@ -211,17 +211,19 @@ pub struct SpliceOutcome {
 /// the start. Returns None when the source cannot be spliced this way (not H.264, no `avcC`,
 /// B-frames, or the span inside one GOP); the caller then re-encodes the whole span.
 pub fn export_splice(
-    src: &Path,
+    video: &IndexedVideo,
     from_s: f64,
     to_s: f64,
     out_dir: &Path,
     stem: &str,
     opts: &CopyOptions,
 ) -> Result<Option<SpliceOutcome>, VideoError> {
-    let (input, info) = open_video(src)?;
+    let (src, info, table) = (video.path.as_path(), &video.info, &video.table);
     if info.codec != "h264" {
         return Ok(None);
     }
+    // The stream's parameters (avcC) come from the container header.
+    let (input, _) = open_video(src)?;
     let params = input
         .stream(info.stream_index)
         .map(|s| s.parameters())
@@ -234,9 +236,8 @@ pub fn export_splice(
         return Ok(None);
     };
     drop(input);
-    let table = FrameTable::read(src, info.stream_index)?;
-    let (first, end) = asked_frames(&table, from_s, to_s);
-    let gops = gop_map(src, info.stream_index, &table)?;
+    let (first, end) = asked_frames(table, from_s, to_s);
+    let gops = gop_map(src, info.stream_index, table)?;
     if gops.reordered {
         // B-frames: see the module documentation.
         return Ok(None);
@@ -255,14 +256,14 @@ pub fn export_splice(
 
     let (final_path, packets) = write_then_rename(out_dir, stem, "mp4", |tmp| {
         let head = if first < k2 {
-            encode_segment(src, &info, &table, (first, k2), zero, avcc.length_size, tmp)?
+            encode_segment(src, info, table, (first, k2), zero, avcc.length_size, tmp)?
         } else {
             Vec::new()
         };
         write_clip(
             src,
-            &info,
-            &table,
+            info,
+            table,
             tmp,
             &params,
             &head,
@@ -290,7 +291,7 @@ pub fn export_splice(
         first_frame: first as u64,
         last_frame: last as u64,
         start_s: table.time_of(first),
-        end_s: frame_end_s(&table, last, info.fps),
+        end_s: frame_end_s(table, last, info.fps),
         keyframe_s: table.time_of(k2),
         lead_in_frames: 0,
         lead_in_hidden: false,
