@@ -117,14 +117,24 @@ pub fn bag_from_text(text: &str, source: &Path) -> Result<Bag, MilError> {
     Ok(Bag { dim, rows })
 }
 
-/// Reads a bag from a file: `.txt` in the text format, `.npy` as clip features (made into a bag
-/// here) or as an already segmented `32 × D` array when `segmented` says so.
-pub fn read_bag(path: &Path) -> Result<Bag, MilError> {
+/// Reads a bag from a file (see [`bag_from_bytes`]). Returns the file's bytes too, so that
+/// callers hash what they parsed without reading the file again.
+pub fn read_bag(path: &Path) -> Result<(Bag, Vec<u8>), MilError> {
+    let bytes = std::fs::read(path).map_err(|e| MilError::Features {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok((bag_from_bytes(&bytes, path)?, bytes))
+}
+
+/// A bag from a file's bytes: `.txt` in the text format, `.npy` as clip features (made into a
+/// bag here); `path` says which and names the file in errors.
+pub fn bag_from_bytes(bytes: &[u8], path: &Path) -> Result<Bag, MilError> {
     let is_npy = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if is_npy {
-        let clips = read_npy_clips(path)?;
+        let clips = npy_clips(bytes, path)?;
         let (n, dim) = clips.dim();
         let flat: Vec<f32> = clips.into_iter().collect();
         return bag_from_clips(&flat, dim).map_err(|e| MilError::Features {
@@ -132,26 +142,33 @@ pub fn read_bag(path: &Path) -> Result<Bag, MilError> {
             reason: format!("{n} clips: {e}"),
         });
     }
-    let text = std::fs::read_to_string(path).map_err(|e| MilError::Features {
+    let text = std::str::from_utf8(bytes).map_err(|_| MilError::Features {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        reason: "not text (UTF-8)".into(),
     })?;
-    bag_from_text(&text, path)
+    bag_from_text(text, path)
 }
 
 /// Clip features from a `.npy` file: `T × D`, or `T × crops × D` averaged over crops; float32
 /// or float64.
 pub fn read_npy_clips(path: &Path) -> Result<Array2<f32>, MilError> {
+    let bytes = std::fs::read(path).map_err(|e| MilError::Features {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    npy_clips(&bytes, path)
+}
+
+/// [`read_npy_clips`] on the file's bytes.
+fn npy_clips(bytes: &[u8], path: &Path) -> Result<Array2<f32>, MilError> {
     let bad = |reason: String| MilError::Features {
         path: path.to_path_buf(),
         reason,
     };
-    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-    let array: ArrayD<f32> = match ndarray_npy::ReadNpyExt::read_npy(&file) {
+    let array: ArrayD<f32> = match ndarray_npy::ReadNpyExt::read_npy(bytes) {
         Ok(a) => a,
         Err(_) => {
-            let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-            let a: ArrayD<f64> = ndarray_npy::ReadNpyExt::read_npy(file)
+            let a: ArrayD<f64> = ndarray_npy::ReadNpyExt::read_npy(bytes)
                 .map_err(|e| bad(format!("not a float32/float64 .npy array: {e}")))?;
             a.mapv(|v| v as f32)
         }

@@ -11,7 +11,7 @@
 //! too: every `.txt`/`.npy` file is a bag, labelled from its name (`label_from_path`).
 
 use super::MilError;
-use super::bags::{Bag, SEGMENTS, read_bag};
+use super::bags::{Bag, SEGMENTS, bag_from_bytes, read_bag};
 use super::labels::{VideoLabel, label_from_path};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -141,10 +141,11 @@ impl FeatureSet {
         let mut bags = Vec::with_capacity(index.videos.len());
         for e in &index.videos {
             let path = dir.join(&e.bag);
-            let got = crate::case::sha256_file(&path).map_err(|error| MilError::Io {
+            let bytes = std::fs::read(&path).map_err(|error| MilError::Io {
                 path: path.clone(),
                 error,
             })?;
+            let got = crate::case::sha256_bytes(&bytes);
             if got != e.bag_sha256 {
                 return Err(MilError::Features {
                     path,
@@ -154,7 +155,7 @@ impl FeatureSet {
                     ),
                 });
             }
-            let bag = read_bag(&path)?;
+            let bag = bag_from_bytes(&bytes, &path)?;
             if bag.dim != index.dim {
                 return Err(MilError::Features {
                     path,
@@ -187,7 +188,7 @@ impl FeatureSet {
         let mut bags: Vec<LoadedBag> = Vec::new();
         let mut dim = None;
         for f in files {
-            let bag = read_bag(f)?;
+            let (bag, bytes) = read_bag(f)?;
             if *dim.get_or_insert(bag.dim) != bag.dim {
                 return Err(MilError::Features {
                     path: f.clone(),
@@ -209,10 +210,7 @@ impl FeatureSet {
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
             let (label, class) = label_from_path(&file_name);
-            let bag_sha256 = crate::case::sha256_file(f).map_err(|error| MilError::Io {
-                path: f.clone(),
-                error,
-            })?;
+            let bag_sha256 = crate::case::sha256_bytes(&bytes);
             bags.push(LoadedBag {
                 entry: FeatureEntry {
                     name,
