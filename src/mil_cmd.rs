@@ -412,7 +412,7 @@ pub fn head_file(path: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Scores a feature set's bags with an ONNX head (the interop path for foreign C3D features):
-/// each bag's 32 rows, L2-normalised as the original files already are.
+/// each bag's 32 rows as they are, the same rows `vigil train` and its validation use.
 pub fn score_feature_set(set: &FeatureSet, head: &Path) -> anyhow::Result<Vec<Vec<f32>>> {
     let file = head_file(head)?;
     let mut session = HeadSession::new(&file, set.dim()).with_context(|| {
@@ -424,9 +424,8 @@ pub fn score_feature_set(set: &FeatureSet, head: &Path) -> anyhow::Result<Vec<Ve
     })?;
     let mut out = Vec::with_capacity(set.bags.len());
     for b in &set.bags {
-        let mut rows = b.bag.rows.clone();
-        vigil::model::l2_normalise_rows(&mut rows, set.dim());
-        out.push(session.run(&rows)?);
+        // As `vigil train` saw them: bags are L2-normalised when they are made.
+        out.push(session.run(&b.bag.rows)?);
     }
     Ok(out)
 }

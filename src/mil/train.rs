@@ -213,10 +213,9 @@ pub fn train(
         for &i in &order_n[..nn] {
             batch.extend_from_slice(&normal[i].bag.rows);
         }
-        let x = Tensor::<2>::from_data(
-            TensorData::new(batch.clone(), [(na + nn) * SEGMENTS, dim]),
-            &device,
-        );
+        // The rows move into the tensor; the next iteration fills a fresh buffer.
+        let rows = std::mem::replace(&mut batch, Vec::with_capacity((na + nn) * SEGMENTS * dim));
+        let x = Tensor::<2>::from_data(TensorData::new(rows, [(na + nn) * SEGMENTS, dim]), &device);
         let masks = (cfg.dropout > 0.0)
             .then(|| DropoutMasks::draw((na + nn) * SEGMENTS, cfg.dropout, &mut rng, &device));
         let scores = head

@@ -449,9 +449,8 @@ pub fn extract_clip_features(
             .get(&s.index)
             .ok_or_else(|| PipelineError::Internal(format!("clip {} has no features", s.index)))?;
         flat.extend_from_slice(&o.features);
-        tops.push(&o.top);
+        tops.push(o.top.clone());
     }
-    let tops = tops.into_iter().cloned().collect();
     Ok(ClipFeatures {
         info,
         sha256,
