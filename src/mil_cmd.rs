@@ -195,6 +195,18 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
         },
         (None, None) => None,
     };
+    // A pack whose extractor did not make these features would score clips with a head trained
+    // on something else.
+    if let (Some(b), Some(x)) = (&base, &set.index.extractor)
+        && b.feature_key() != x.feature_key
+    {
+        anyhow::bail!(
+            "{} is not the extractor these features came from ({}, {})",
+            b.dir.display(),
+            x.pack_id,
+            x.pack_dir
+        );
+    }
     if let Some(b) = &base
         && b.manifest.extractor.features.dim != set.dim()
     {
