@@ -6,6 +6,7 @@
 //! (hashes, atomic writes). Data flows one way: `video → pipeline → (model) → scores`.
 //! See `ARCHITECTURE.md` for the map.
 
+pub mod base;
 pub mod case;
 pub mod eval;
 #[cfg(feature = "gui")]

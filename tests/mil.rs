@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The MIL head end to end without video: training on synthetic bags learns *where* the anomaly
 //! is from video labels alone, deterministically; the ONNX export runs in ONNX Runtime with the
 //! training library's numbers.
@@ -232,4 +233,62 @@ fn onnx_head_runs_in_onnx_runtime_with_the_training_librarys_numbers() {
         .to_string();
     assert!(e.contains("[N, 4096]"), "{e}");
     let _ = MilHead::from_weights(&weights, &burn::tensor::Device::flex());
+}
+
+/// What a 256×256 matrix product of f32::MIN_POSITIVE and 0.25 gives in burn, on whatever
+/// threads its backend uses: every product is subnormal, so flushed it is exactly 0 and
+/// otherwise 256 × 2.9e-39 = 7.5e-37.
+fn burn_sum_of_subnormal_products() -> f32 {
+    use burn::tensor::{Device, Tensor};
+    let device = Device::flex();
+    let a = Tensor::<2>::full([256, 256], f32::MIN_POSITIVE, &device);
+    let b = Tensor::<2>::full([256, 256], 0.25, &device);
+    let c = a.matmul(b).into_data().try_to_vec::<f32>().unwrap();
+    c.into_iter().fold(0.0f32, f32::max)
+}
+
+#[test]
+fn training_runs_with_subnormals_flushed_on_the_thread_that_computes() {
+    use vigil::base::float::FloatMode;
+    // Outside training: the default IEEE mode (the test would prove nothing otherwise).
+    assert!(!FloatMode::current().flushes_results);
+    assert!(burn_sum_of_subnormal_products() > 0.0);
+
+    let (set, _) = synthetic(6, 6, 32, 4);
+    let mut seen = Vec::new();
+    let mut at_checkpoints = Vec::new();
+    train(
+        &set,
+        &TrainConfig {
+            iterations: 6,
+            checkpoint_every: 3,
+            ..cfg(3)
+        },
+        None,
+        &|| false,
+        &mut |_, _| {
+            at_checkpoints.push(FloatMode::current());
+            Ok(())
+        },
+        &mut |p| {
+            if let vigil::mil::train::TrainProgress::Step { iteration, .. } = p {
+                seen.push((
+                    iteration,
+                    FloatMode::current(),
+                    burn_sum_of_subnormal_products(),
+                ));
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(seen.len(), 6);
+    for (it, mode, product) in &seen {
+        assert!(mode.is_flushing(), "iteration {it}: {mode:?}");
+        assert_eq!(*product, 0.0, "iteration {it}: burn kept subnormals");
+    }
+    assert_eq!(at_checkpoints.len(), 1);
+    assert!(at_checkpoints[0].is_flushing());
+    // And the mode is given back afterwards.
+    assert!(!FloatMode::current().flushes_results);
+    assert!(burn_sum_of_subnormal_products() > 0.0);
 }

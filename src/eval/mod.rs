@@ -130,8 +130,12 @@ pub struct EvalResult {
     pub roc: Roc,
 }
 
-/// Evaluates scored videos.
+/// Evaluates scored videos (subnormals flushed, like the rest of vigil's own float work).
 pub fn evaluate(videos: &[ScoredVideo], threshold: f64) -> EvalResult {
+    crate::base::float::flush_denormals(|| evaluate_here(videos, threshold))
+}
+
+fn evaluate_here(videos: &[ScoredVideo], threshold: f64) -> EvalResult {
     let mut y = Vec::new();
     let mut s = Vec::new();
     let mut per_video = Vec::new();

@@ -392,8 +392,18 @@ fn annotations(videos: &[KitVideo]) -> String {
 }
 
 /// Generates the kit `cfg` describes into `out` (created if missing; files of an earlier kit
-/// with the same names are replaced), calling `progress(done, total)` after each video.
+/// with the same names are replaced), calling `progress(done, total)` after each video. The
+/// drawing runs with subnormal floats flushed (`base::float`), so the bytes are those of that
+/// mode on every machine.
 pub fn generate_kit(
+    cfg: &KitConfig,
+    out: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<KitSummary, KitError> {
+    crate::base::float::flush_denormals(|| generate_kit_here(cfg, out, progress))
+}
+
+fn generate_kit_here(
     cfg: &KitConfig,
     out: &Path,
     progress: &mut dyn FnMut(usize, usize),

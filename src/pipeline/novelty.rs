@@ -23,6 +23,7 @@
 //! Limits, stated plainly: an event that fills much of the footage is "normal" for it; an event
 //! that repeats at several times explains itself; the score says "unusual here", not "crime".
 
+use crate::base::float::flush_denormals;
 use crate::model::NoveltyParams;
 use ndarray::{Array2, Axis, s};
 
@@ -47,8 +48,18 @@ pub struct NoveltyOutcome {
 }
 
 /// Scores `n` clips whose features are the rows of `features` (`n` × `dim`, row-major), each
-/// clip lasting `clip_s` seconds.
+/// clip lasting `clip_s` seconds. Runs with subnormals flushed (`base::float`): the similarity
+/// products of near-zero feature values would otherwise take Intel's slow path.
 pub fn novelty_scores(
+    features: &[f32],
+    dim: usize,
+    clip_s: f64,
+    p: &NoveltyParams,
+) -> NoveltyOutcome {
+    flush_denormals(|| novelty_scores_here(features, dim, clip_s, p))
+}
+
+fn novelty_scores_here(
     features: &[f32],
     dim: usize,
     clip_s: f64,
