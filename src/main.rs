@@ -11,13 +11,14 @@
 
 mod cli;
 mod mil_cmd;
+mod progress;
 
 use anyhow::Context as _;
 use clap::Parser as _;
 use cli::{
     Cli, Command, DeviceArg, DoctorArgs, EvalArgs, ExportArgs, OpenArgs, ScoreArgs, VerifyArgs,
 };
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use progress::Meter;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -138,7 +139,7 @@ fn score(args: &ScoreArgs) -> u8 {
         let result = score_file(file, &pack, &opts, &cancelled, &mut |p| {
             show_progress(&bar, &p, started, args.json);
         });
-        bar.finish_and_clear();
+        bar.finish();
         match result {
             Ok(report) => {
                 let json = match serde_json::to_string(&report) {
@@ -518,22 +519,19 @@ fn eval(args: &EvalArgs) -> u8 {
     0
 }
 
-fn new_bar(file: &std::path::Path) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{prefix:.bold} {spinner} {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    bar.set_style(style);
-    bar.set_prefix(file.file_name().map_or_else(
+fn new_bar(file: &std::path::Path) -> Meter {
+    let name = file.file_name().map_or_else(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
-    ));
+    );
+    let bar = Meter::new(&name, None, "clips", "{prefix:.bold} {spinner} {msg}");
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
 }
 
 /// Updates the bar. A device note goes to stderr only with `--json`; the summary carries it
 /// otherwise.
-fn show_progress(bar: &ProgressBar, p: &Progress, started: Instant, json: bool) {
+fn show_progress(bar: &Meter, p: &Progress, started: Instant, json: bool) {
     match p {
         Progress::Hashing => bar.set_message("hashing (SHA-256)…"),
         Progress::Started {
@@ -545,11 +543,7 @@ fn show_progress(bar: &ProgressBar, p: &Progress, started: Instant, json: bool) 
             if let (Some(n), true) = (note, json) {
                 bar.suspend(|| eprintln!("vigil: note: {n}"));
             }
-            let style = ProgressStyle::with_template(
-                "{prefix:.bold} [{bar:30}] {pos}/{len} clips · {msg} · ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style.progress_chars("=> "));
+            bar.set_template("{prefix:.bold} [{bar:30}] {pos}/{len} clips · {msg} · ETA {eta}");
             bar.set_length(*clips_estimate);
             bar.set_position(*clips_cached);
             bar.set_message(format!("{} · starting", provider.short()));
@@ -560,9 +554,9 @@ fn show_progress(bar: &ProgressBar, p: &Progress, started: Instant, json: bool) 
             video_s,
         } => {
             bar.set_length(*estimate);
-            bar.set_position(*done);
             let rate = video_s / started.elapsed().as_secs_f64().max(1e-3);
             bar.set_message(format!("{rate:.2} video-s/s"));
+            bar.set_position(*done);
         }
     }
 }

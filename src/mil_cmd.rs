@@ -3,9 +3,9 @@
 //! and `vigil::kit`.
 
 use crate::cli::{DefaultScorerArg, FeaturesArgs, KitArgs, ObjectiveArg, PackArgs, TrainArgs};
+use crate::progress::Meter;
 use crate::{EXIT_CANCELLED, EXIT_FOOTAGE, EXIT_MODEL, EXIT_OTHER, device_of, install_ctrl_c};
 use anyhow::Context as _;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,14 +19,6 @@ use vigil::mil::record::{checkpoint_path, write_head, write_run};
 use vigil::mil::train::{Objective, TrainConfig, TrainProgress, Validation, train};
 use vigil::model::{HeadSession, Pack, ScorerSpec};
 use vigil::pipeline::{PipelineError, Progress, ScoreOptions, default_cache_root};
-
-fn bar(len: u64, template: &str) -> ProgressBar {
-    let b = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(4));
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        b.set_style(style.progress_chars("=> "));
-    }
-    b
-}
 
 /// `vigil features`.
 pub fn features(args: &FeaturesArgs) -> u8 {
@@ -53,11 +45,12 @@ pub fn features(args: &FeaturesArgs) -> u8 {
         cache_root: args.cache_dir.clone().or_else(default_cache_root),
         ..ScoreOptions::default()
     };
-    let b = bar(
-        videos.len() as u64,
+    let b = Meter::new(
+        "features",
+        Some(videos.len() as u64),
+        "videos",
         "{prefix} [{bar:30}] {pos}/{len} videos {msg} ({elapsed})",
     );
-    b.set_prefix("features");
     let started = Instant::now();
     let cancelled = || cancel.load(Ordering::SeqCst);
     let result = extract_set(
@@ -68,11 +61,11 @@ pub fn features(args: &FeaturesArgs) -> u8 {
         &cancelled,
         &mut |p| match p {
             ExtractProgress::Video { index, path, .. } => {
-                b.set_position(index as u64);
                 b.set_message(
                     path.file_name()
                         .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
                 );
+                b.set_position(index as u64);
             }
             ExtractProgress::Clips(Progress::Clips { done, estimate, .. }) => {
                 b.set_message(format!("clip {done}/{estimate}"));
@@ -80,7 +73,10 @@ pub fn features(args: &FeaturesArgs) -> u8 {
             ExtractProgress::Clips(_) => {}
         },
     );
-    b.finish_and_clear();
+    if result.is_ok() {
+        b.set_position(videos.len() as u64);
+    }
+    b.finish();
     match result {
         Ok(index) => {
             let normal = index
@@ -224,11 +220,12 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
         set.dim(),
         cfg.seed
     );
-    let b = bar(
-        cfg.iterations as u64,
+    let b = Meter::new(
+        "train",
+        Some(cfg.iterations as u64),
+        "iterations",
         "{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}, ETA {eta})",
     );
-    b.set_prefix("train");
     let started = Instant::now();
     let out = args.out.clone();
     let mut last_auc = String::new();
@@ -240,8 +237,8 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
         &mut |it, head| write_head(head, &checkpoint_path(&out, it)).map(|_| ()),
         &mut |p| match p {
             TrainProgress::Step { iteration, loss } => {
-                b.set_position(iteration as u64);
                 b.set_message(format!("loss {loss:.4}{last_auc}"));
+                b.set_position(iteration as u64);
             }
             TrainProgress::Validated { iteration, auc } => {
                 last_auc =
@@ -253,7 +250,7 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
             }
         },
     )?;
-    b.finish_and_clear();
+    b.finish();
     let train_s = started.elapsed().as_secs_f64();
     let truth = args.track.as_ref().and_then(|name| {
         let entry = set.bags.iter().find(|b| &b.entry.name == name)?;
@@ -369,18 +366,19 @@ pub fn kit(args: &KitArgs) -> u8 {
         ..vigil::kit::KitConfig::default()
     };
     let total = cfg.train_normal + cfg.train_anomalous + cfg.test_normal + cfg.test_anomalous;
-    let b = bar(
-        total as u64,
+    let b = Meter::new(
+        "kit",
+        Some(total as u64),
+        "videos",
         "{prefix} [{bar:30}] {pos}/{len} videos ({elapsed})",
     );
-    b.set_prefix("kit");
     let started = Instant::now();
     // libx264 would print a report per video otherwise.
     vigil::video::init_ffmpeg();
     let result = vigil::kit::generate_kit(&cfg, &args.output, &mut |done, _| {
         b.set_position(done as u64);
     });
-    b.finish_and_clear();
+    b.finish();
     match result {
         Ok(summary) => {
             let seconds: f64 = summary.videos.iter().map(|v| v.duration_s).sum();
