@@ -11,7 +11,7 @@
 #
 # Usage: kit-benchmark.sh VIGIL BASE_PACK KIT_DIR OUT_PACK
 # Environment: KIT_ITERATIONS (default 2000), KIT_SEED (7), TRAIN_SEED (1), KIT_ARGS (extra
-# `vigil kit` options, e.g. a smaller kit).
+# `vigil kit` options, e.g. a smaller kit), STAGE_LABEL (how the step timings are named).
 set -euo pipefail
 vigil=${1:?usage: kit-benchmark.sh VIGIL BASE_PACK KIT_DIR OUT_PACK}
 base=${2:?}
@@ -19,14 +19,18 @@ kit=${3:?}
 out=${4:?}
 iters=${KIT_ITERATIONS:-2000}
 py=${PYTHON:-python3}
+# Each step says how long it took (and .deps/stages.tsv keeps it for `make bench`).
+stage="$(dirname "${BASH_SOURCE[0]}")/stage.sh"
+label=${STAGE_LABEL:-models}
 
 if [[ ! -f $kit/kit.json ]]; then
   # shellcheck disable=SC2086
-  "$vigil" kit -o "$kit" --seed "${KIT_SEED:-7}" ${KIT_ARGS:-}
+  "$stage" "$label: kit" "$vigil" kit -o "$kit" --seed "${KIT_SEED:-7}" ${KIT_ARGS:-}
 fi
 for split in train test; do
   if [[ ! -f $kit/features/$split/features.json ]]; then
-    "$vigil" features --model "$base" --labels "$kit/$split.txt" -o "$kit/features/$split"
+    "$stage" "$label: features $split" \
+      "$vigil" features --model "$base" --labels "$kit/$split.txt" -o "$kit/features/$split"
   fi
 done
 grep '/test_' "$kit/annotations.txt" >"$kit/test-annotations.txt"
@@ -39,7 +43,7 @@ train_head() { # name, extra train options...
   local name=$1
   shift
   if [[ ! -f $kit/heads/$name/manifest.json ]]; then
-    "$vigil" train --features "$kit/features/train" --out "$kit/heads/$name" \
+    "$stage" "$label: train $name" "$vigil" train --features "$kit/features/train" --out "$kit/heads/$name" \
       --seed "${TRAIN_SEED:-1}" --iterations "$iters" --checkpoint-every 0 \
       --val-features "$kit/features/test" --val-annotations "$kit/annotations.txt" \
       --eval-every 250 --track "$track" "$@"
@@ -52,7 +56,8 @@ train_head mil
 judge() { # name, score options...
   local name=$1
   shift
-  "$vigil" score "$@" --json -o "$kit/scores/$name.jsonl" "${test_videos[@]}" >/dev/null
+  "$stage" "$label: score $name" \
+    "$vigil" score "$@" --json -o "$kit/scores/$name.jsonl" "${test_videos[@]}" >/dev/null
   "$vigil" eval --scores "$kit/scores/$name.jsonl" --annotations "$kit/test-annotations.txt" \
     --json --roc-png "$kit/eval/$name-roc.png" >"$kit/eval/$name.json"
 }

@@ -16,15 +16,22 @@ pub fn footage(name: &str) -> PathBuf {
     shared().join("footage").join(name)
 }
 
-/// The default model pack built by `make models`.
+/// The model pack the suite runs with: `VIGIL_TEST_PACK` when set (`make test` sets it to the
+/// pack it builds from a subset of the kit, `.deps/packs/i3d-k400-test`), else the default pack
+/// built by `make models`. Both come out of the same `packaging/kit-benchmark.sh`.
 pub fn pack_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/i3d-k400")
+    match std::env::var_os("VIGIL_TEST_PACK").filter(|p| !p.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/i3d-k400"),
+    }
 }
 
-/// The real `vigil` binary with a private cache folder and the CPU provider.
+/// The real `vigil` binary with a private cache folder, using the suite's pack (`pack_dir`)
+/// wherever no `--model` is given.
 pub fn vigil(cache: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
-    c.env("VIGIL_CACHE_DIR", cache).env_remove("VIGIL_MODEL");
+    c.env("VIGIL_CACHE_DIR", cache)
+        .env("VIGIL_MODEL", pack_dir());
     c
 }
 
