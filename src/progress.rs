@@ -16,8 +16,17 @@ use std::time::{Duration, Instant};
 const STEP_PERCENT: u64 = 5;
 /// And at least this often while the position moves, for steps where 5 % takes long.
 const QUIET_AT_MOST: Duration = Duration::from_secs(60);
-/// Nothing before this: a short job needs no progress lines.
+/// Nothing before this: a short job needs no progress lines. `VIGIL_PROGRESS_AFTER_S` changes
+/// it (0: from the first step; the tests use that to see the lines of short jobs).
 const QUIET_START: Duration = Duration::from_secs(10);
+
+fn quiet_start() -> Duration {
+    std::env::var("VIGIL_PROGRESS_AFTER_S")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(QUIET_START, Duration::from_secs_f64)
+}
 
 /// A progress display: a bar on a terminal, lines otherwise.
 pub struct Meter {
@@ -34,6 +43,8 @@ struct Lines {
     msg: String,
     started: Instant,
     last_line: Option<Instant>,
+    /// No line before this much time has passed.
+    quiet_start: Duration,
     /// The next multiple of `STEP_PERCENT` that earns a line.
     next_percent: u64,
 }
@@ -60,6 +71,11 @@ impl Meter {
                 msg: String::new(),
                 started: Instant::now(),
                 last_line: None,
+                quiet_start: if cfg!(test) {
+                    QUIET_START
+                } else {
+                    quiet_start()
+                },
                 next_percent: STEP_PERCENT,
             }),
         }
@@ -112,7 +128,7 @@ impl Meter {
         }
         let line = self.lines.borrow_mut().advance(pos, Instant::now());
         if let Some(line) = line {
-            eprintln!("{line}");
+            say(&line);
         }
     }
 
@@ -120,7 +136,7 @@ impl Meter {
     pub fn println(&self, line: impl AsRef<str>) {
         match &self.bar {
             Some(b) => b.println(line.as_ref()),
-            None => eprintln!("{}", line.as_ref()),
+            None => say(line.as_ref()),
         }
     }
 
@@ -139,7 +155,7 @@ impl Meter {
             Some(b) => b.finish_and_clear(),
             None => {
                 if let Some(line) = self.lines.borrow().finished(Instant::now()) {
-                    eprintln!("{line}");
+                    say(&line);
                 }
             }
         }
@@ -151,7 +167,7 @@ impl Lines {
     fn advance(&mut self, pos: u64, now: Instant) -> Option<String> {
         let moved = pos != self.pos;
         self.pos = pos;
-        if now.duration_since(self.started) < QUIET_START {
+        if now.duration_since(self.started) < self.quiet_start {
             return None;
         }
         let percent = self.percent();
@@ -201,7 +217,7 @@ impl Lines {
 
     fn finished(&self, now: Instant) -> Option<String> {
         let elapsed = now.duration_since(self.started);
-        (self.last_line.is_some() || elapsed >= QUIET_START).then(|| {
+        (self.last_line.is_some() || elapsed >= self.quiet_start).then(|| {
             format!(
                 "{}: finished {} {} in {}",
                 self.prefix,
@@ -211,6 +227,15 @@ impl Lines {
             )
         })
     }
+}
+
+/// Writes a progress line. A line that cannot be written (stderr closed, as in
+/// `vigil score F 2>&1 | head`) is dropped: progress is never worth stopping the work for, and
+/// `eprintln!` would panic.
+fn say(line: &str) {
+    use std::io::Write as _;
+    // Ignored on purpose: see above.
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// "42 s", "12 min 05 s".

@@ -79,6 +79,7 @@ fn kit_features_train_score_eval() {
     // Train: a pack comes out, with the recipe and the data's hashes.
     let pack = dir.path().join("pack");
     let o = run(vigil(&cache)
+        .env("VIGIL_PROGRESS_AFTER_S", "0")
         .args([
             "train",
             "--iterations",
@@ -105,6 +106,28 @@ fn kit_features_train_score_eval() {
         .arg("--out")
         .arg(&pack));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // stderr is not a terminal here: progress comes as plain lines, one per 5 % (2 of the 40
+    // iterations), with elapsed time, and a closing line.
+    let err = String::from_utf8_lossy(&o.stderr);
+    let steps: Vec<&str> = err.lines().filter(|l| l.starts_with("train: ")).collect();
+    assert!(
+        steps
+            .iter()
+            .any(|l| l.starts_with("train:   5 % (2/40 iterations) · loss ")),
+        "{err}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|l| l.starts_with("train: 100 % (40/40 iterations)"))
+    );
+    assert_eq!(
+        steps.len(),
+        21,
+        "20 steps of 5 % and the closing line: {err}"
+    );
+    assert!(steps[..20].iter().all(|l| l.contains("elapsed")), "{err}");
+    assert!(steps[20].starts_with("train: finished 40 iterations in "));
     let manifest = json_file(&pack.join("manifest.json"));
     assert_eq!(manifest["scorer"]["kind"], "mil_head");
     assert_eq!(manifest["other_scorers"][0]["kind"], "novelty");
