@@ -6,8 +6,9 @@
 //!    flushing each step got slower than the last. The same loop in the CPU's default float
 //!    mode, for the first `REFERENCE_ITERATIONS` iterations, is the reference measured in the
 //!    same run.
-//! 2. The stages of `make models` (and of the rest of the last cold `make`), as
-//!    `packaging/stage.sh` recorded them in `.deps/stages.tsv` when they ran.
+//! 2. The stages of `make models`, `make test` and the rest, as `packaging/stage.sh` recorded
+//!    them in `.deps/stages.tsv` when they last did real work (a stage whose result was cached
+//!    keeps its earlier time).
 //!
 //! Needs `make models` (the kit's training features). `VIGIL_BENCH_QUICK=1` trains 500
 //! iterations instead of 2000 and skips the reference.
@@ -106,7 +107,7 @@ fn bench_training(quick: bool) {
 fn bench_stages() {
     let path = root().join(".deps/stages.tsv");
     println!(
-        "\n## 2. Stages of the last cold build (.deps/stages.tsv, written by packaging/stage.sh)"
+        "\n## 2. Build stages: the latest time each took when it did real work (.deps/stages.tsv, packaging/stage.sh)"
     );
     let Ok(text) = std::fs::read_to_string(&path) else {
         println!("no record: {} is missing", path.display());
@@ -128,9 +129,9 @@ fn bench_stages() {
     let mut total = 0.0;
     for (name, secs, when) in &latest {
         total += secs;
-        println!("{name:<28} {secs:8.0} s   ({when})");
+        println!("{name:<40} {secs:8.0} s   ({when})");
     }
-    println!("{:<28} {total:8.0} s", "all stages");
+    println!("{:<40} {total:8.0} s", "sum");
 }
 
 fn main() {
