@@ -139,7 +139,8 @@ pub struct TrainOutcome {
 /// Trains on `set`. `checkpoint(iteration, head)` is called every `checkpoint_every`
 /// iterations; `cancelled()` is polled each iteration. The whole loop, callbacks included, runs
 /// on the calling thread with subnormal floats flushed to zero (`base::float`): without that,
-/// Intel CPUs slowed down more with every iteration (17× over 200 iterations, issue 9).
+/// Intel CPUs slowed down more with every iteration (the first 200 iterations of the kit's
+/// training took 10.6× longer in `make bench`; issue 9).
 pub fn train(
     set: &FeatureSet,
     cfg: &TrainConfig,
