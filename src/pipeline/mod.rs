@@ -7,6 +7,8 @@
 //! progress bar or a repaint.
 
 mod cache;
+mod cascade;
+mod gate;
 mod novelty;
 mod report;
 mod run;
@@ -14,10 +16,11 @@ mod scores;
 mod worker;
 
 pub use cache::{CompleteRecord, FeatureCache, default_cache_root};
+pub use gate::{GRID as GATE_GRID, GateParams};
 pub use novelty::{NoveltyOutcome, novelty_scores};
 pub use report::{
-    Action, CacheSummary, ClipScore, ModelSummary, Peak, ScoreReport, ScorerSummary, Timing,
-    VideoSummary, format_hms, peak_rss_mib,
+    Action, CacheSummary, CascadeSummary, ClipScore, ModelSummary, Pass, Peak, ScoreReport,
+    ScorerSummary, Timing, VideoSummary, format_hms, peak_rss_mib,
 };
 pub use run::{ClipFeatures, Progress, ScoreOptions, extract_clip_features, score_file};
 pub use scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};

@@ -59,15 +59,39 @@ pub fn novelty_scores(
     flush_denormals(|| novelty_scores_here(features, dim, clip_s, p))
 }
 
+/// As [`novelty_scores`], also returning each clip's `m` most similar clips (outside the
+/// exclusion window, among the reference clips), most similar first: the cascade refines them
+/// with a candidate, so that its full-resolution neighbours are the ones the full pass would
+/// find (`pipeline::cascade`).
+pub fn novelty_scores_with_neighbours(
+    features: &[f32],
+    dim: usize,
+    clip_s: f64,
+    p: &NoveltyParams,
+    m: usize,
+) -> (NoveltyOutcome, Vec<Vec<u64>>) {
+    flush_denormals(|| scores_and_neighbours(features, dim, clip_s, p, m))
+}
+
 fn novelty_scores_here(
     features: &[f32],
     dim: usize,
     clip_s: f64,
     p: &NoveltyParams,
 ) -> NoveltyOutcome {
+    scores_and_neighbours(features, dim, clip_s, p, 0).0
+}
+
+fn scores_and_neighbours(
+    features: &[f32],
+    dim: usize,
+    clip_s: f64,
+    p: &NoveltyParams,
+    m: usize,
+) -> (NoveltyOutcome, Vec<Vec<u64>>) {
     let n = features.len().checked_div(dim).unwrap_or(0);
     if n < MIN_CLIPS {
-        return NoveltyOutcome {
+        let outcome = NoveltyOutcome {
             scores: vec![0.0; n],
             distances: vec![0.0; n],
             median: 0.0,
@@ -76,7 +100,36 @@ fn novelty_scores_here(
                 "footage too short for the novelty scorer ({n} clips; it needs at least {MIN_CLIPS}): scores are 0"
             )),
         };
+        return (outcome, vec![Vec::new(); if m > 0 { n } else { 0 }]);
     }
+    let x = normalised(features, n, dim);
+    let window = exclusion_window(n, clip_s, p);
+    let clips: Vec<u64> = (0..n as u64).collect();
+    let (distances, neighbours) = distances_against(
+        &x,
+        &clips,
+        &reference_rows(n, p.max_reference),
+        window,
+        p.k,
+        m,
+    );
+    let (median, spread) = calibrate(&distances, p);
+    let scores = distances
+        .iter()
+        .map(|&d| score_from_distance(d, median, spread, p))
+        .collect();
+    let outcome = NoveltyOutcome {
+        scores,
+        distances,
+        median,
+        spread,
+        note: None,
+    };
+    (outcome, neighbours)
+}
+
+/// The rows as an `n`×`dim` matrix, each L2-normalised.
+pub(super) fn normalised(features: &[f32], n: usize, dim: usize) -> Array2<f32> {
     let mut x = Array2::from_shape_vec((n, dim), features[..n * dim].to_vec())
         .unwrap_or_else(|_| Array2::zeros((n, dim)));
     for mut row in x.axis_iter_mut(Axis(0)) {
@@ -85,22 +138,47 @@ fn novelty_scores_here(
             row /= norm;
         }
     }
+    x
+}
 
-    let window = ((p.exclusion_s / clip_s).ceil() as usize).min(n / 4).max(1);
-    let refs: Vec<usize> = if n <= p.max_reference {
-        (0..n).collect()
-    } else {
-        let r = p.max_reference.max(2);
-        let mut v: Vec<usize> = (0..r)
-            .map(|i| ((i as f64) * (n - 1) as f64 / (r - 1) as f64).round() as usize)
-            .collect();
-        v.dedup();
-        v
-    };
-    let reference = x.select(Axis(0), &refs);
+/// Clips this close (in clip indices) are not each other's neighbours; a quarter of the
+/// footage at most, so that short videos keep candidates.
+pub(super) fn exclusion_window(total_clips: usize, clip_s: f64, p: &NoveltyParams) -> u64 {
+    ((p.exclusion_s / clip_s).ceil() as u64)
+        .min(total_clips as u64 / 4)
+        .max(1)
+}
 
+/// Rows used as references: all of them, or `max_reference` evenly spaced ones.
+pub(super) fn reference_rows(n: usize, max_reference: usize) -> Vec<usize> {
+    if n <= max_reference {
+        return (0..n).collect();
+    }
+    let r = max_reference.max(2);
+    let mut v: Vec<usize> = (0..r)
+        .map(|i| ((i as f64) * (n - 1) as f64 / (r - 1) as f64).round() as usize)
+        .collect();
+    v.dedup();
+    v
+}
+
+/// Each row's novelty distance: 1 − the mean of its `k` highest cosine similarities among the
+/// reference rows whose clip lies more than `window` clips away; with `m` > 0 also the clips
+/// of its `m` most similar such rows.
+fn distances_against(
+    x: &Array2<f32>,
+    clips: &[u64],
+    refs: &[usize],
+    window: u64,
+    k: usize,
+    m: usize,
+) -> (Vec<f32>, Vec<Vec<u64>>) {
+    let n = x.nrows();
+    let reference = x.select(Axis(0), refs);
     let mut distances = vec![0f32; n];
-    let mut best: Vec<f32> = Vec::with_capacity(p.k);
+    let mut neighbours = Vec::with_capacity(if m > 0 { n } else { 0 });
+    let keep = k.max(m);
+    let mut best: Vec<(f32, u64)> = Vec::with_capacity(keep + 1);
     for start in (0..n).step_by(BLOCK_ROWS) {
         let end = (start + BLOCK_ROWS).min(n);
         let sims = x.slice(s![start..end, ..]).dot(&reference.t());
@@ -108,46 +186,56 @@ fn novelty_scores_here(
             let i = start + r;
             best.clear();
             for (&j, &sim) in refs.iter().zip(row.iter()) {
-                if i.abs_diff(j) <= window {
+                if clips[i].abs_diff(clips[j]) <= window {
                     continue;
                 }
-                insert_top(&mut best, sim, p.k);
+                insert_top(&mut best, (sim, clips[j]), keep);
             }
-            distances[i] = if best.is_empty() {
-                0.0
-            } else {
-                1.0 - best.iter().sum::<f32>() / best.len() as f32
-            };
+            distances[i] = mean_top_distance(best.iter().map(|b| b.0), k);
+            if m > 0 {
+                neighbours.push(best.iter().take(m).map(|b| b.1).collect());
+            }
         }
     }
+    (distances, neighbours)
+}
 
+/// 1 − the mean of the first `k` of `sims` (sorted descending); 0 when there are none.
+pub(super) fn mean_top_distance(sims: impl Iterator<Item = f32>, k: usize) -> f32 {
+    let (mut sum, mut count) = (0f32, 0usize);
+    for v in sims.take(k) {
+        sum += v;
+        count += 1;
+    }
+    if count == 0 {
+        0.0
+    } else {
+        1.0 - sum / count as f32
+    }
+}
+
+/// Median and spread of the distances (step 3 of the rule).
+pub(super) fn calibrate(distances: &[f32], p: &NoveltyParams) -> (f64, f64) {
     let mut sorted: Vec<f64> = distances.iter().map(|&d| f64::from(d)).collect();
     sorted.sort_by(f64::total_cmp);
     let median = quantile_sorted(&sorted, 0.5);
     let upper = quantile_sorted(&sorted, p.spread_quantile);
-    let spread = (upper - median).max(p.spread_floor);
-    let scores = distances
-        .iter()
-        .map(|&d| {
-            let z = (f64::from(d) - median) / spread;
-            (1.0 / (1.0 + (-(z - p.z_mid) / p.z_width).exp())) as f32
-        })
-        .collect();
-    NoveltyOutcome {
-        scores,
-        distances,
-        median,
-        spread,
-        note: None,
-    }
+    (median, (upper - median).max(p.spread_floor))
 }
 
-/// Keeps the `k` largest values in `best`, sorted descending.
-fn insert_top(best: &mut Vec<f32>, v: f32, k: usize) {
-    if best.len() == k && best.last().is_some_and(|&m| v <= m) {
+/// Step 4 of the rule.
+pub(super) fn score_from_distance(d: f32, median: f64, spread: f64, p: &NoveltyParams) -> f32 {
+    let z = (f64::from(d) - median) / spread;
+    (1.0 / (1.0 + (-(z - p.z_mid) / p.z_width).exp())) as f32
+}
+
+/// Keeps the `k` largest values in `best` (by their first element), sorted descending; among
+/// equals the earlier one stays first.
+pub(super) fn insert_top<T>(best: &mut Vec<(f32, T)>, v: (f32, T), k: usize) {
+    if best.len() == k && best.last().is_some_and(|m| v.0 <= m.0) {
         return;
     }
-    let pos = best.partition_point(|&b| b >= v);
+    let pos = best.partition_point(|b| b.0 >= v.0);
     best.insert(pos, v);
     best.truncate(k);
 }
@@ -279,9 +367,9 @@ mod tests {
     #[test]
     fn top_k_insertion_keeps_largest_sorted() {
         let mut b = Vec::new();
-        for v in [0.1, 0.9, 0.5, 0.7, 0.2, 0.95] {
-            insert_top(&mut b, v, 3);
+        for (i, v) in [0.1, 0.9, 0.5, 0.7, 0.2, 0.95].into_iter().enumerate() {
+            insert_top(&mut b, (v, i), 3);
         }
-        assert_eq!(b, vec![0.95, 0.9, 0.7]);
+        assert_eq!(b, vec![(0.95, 5), (0.9, 1), (0.7, 3)]);
     }
 }

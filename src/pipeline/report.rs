@@ -35,6 +35,53 @@ pub struct ScoreReport {
     pub cache: CacheSummary,
     /// How long it took.
     pub timing: Timing,
+    /// What the cascade did (absent for a full pass).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cascade: Option<CascadeSummary>,
+}
+
+/// Which pass produced a clip's features, and so its score and action hints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pass {
+    /// The change gate found the clip unchanged: it carries the features (and score) of the
+    /// last clip that went through the network.
+    Reused,
+    /// The coarse network's features (the clip was not a candidate).
+    Coarse,
+    /// The full network's features.
+    #[default]
+    Full,
+}
+
+/// What the cascade did to one file (`pipeline::cascade` documents the rules).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CascadeSummary {
+    /// Clips whose score comes from full-resolution features (their own).
+    pub clips_full: u64,
+    /// Clips scored from coarse features.
+    pub clips_coarse: u64,
+    /// Clips the gate found unchanged, scored as the clip they reuse.
+    pub clips_reused: u64,
+    /// Clips the coarse network ran on (computed now or earlier and cached).
+    pub coarse_network_clips: u64,
+    /// Clips the full network ran on (computed now or earlier and cached): the scored clips'
+    /// feature sources and their coarse matches.
+    pub full_network_clips: u64,
+    /// Clips scored at full resolution: candidates, anchors and the clips they reuse.
+    pub queries: u64,
+    /// Of those, candidates the coarse pass found (with their neighbours).
+    pub candidates: u64,
+    /// Of those, the even sample of the footage that calibrates the full-resolution scores.
+    pub anchors: u64,
+    /// The change gate's thresholds.
+    pub gate: super::gate::GateParams,
+    /// The candidate and calibration rule, in words, with its numbers.
+    pub rule: String,
+    /// Seconds of the coarse pass (decoding, gate, coarse network).
+    pub coarse_s: f64,
+    /// Seconds of the refine pass.
+    pub refine_s: f64,
 }
 
 /// The footage as decoded.
@@ -130,6 +177,9 @@ pub struct ClipScore {
     pub score: f32,
     /// The three most probable Kinetics-400 actions: hints, not findings.
     pub top_actions: Vec<Action>,
+    /// Which pass produced the features behind the score and hints.
+    #[serde(default)]
+    pub pass: Pass,
 }
 
 /// A flagged span.

@@ -10,9 +10,11 @@
 
 use super::PipelineError;
 use super::cache::{CompleteRecord, FeatureCache};
+use super::gate::{ClipSignature, Gate, GateParams};
 use super::novelty::novelty_scores;
 use super::report::{
-    Action, CacheSummary, ClipScore, ModelSummary, ScoreReport, ScorerSummary, Timing, VideoSummary,
+    Action, CacheSummary, CascadeSummary, ClipScore, ModelSummary, Pass, ScoreReport,
+    ScorerSummary, Timing, VideoSummary,
 };
 use super::scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
 use crate::case::sha256_file;
@@ -54,6 +56,10 @@ pub struct ScoreOptions {
     pub cache_only: bool,
     /// Scorer kind to use (`novelty`, `mil_head`); None: the pack's default.
     pub scorer: Option<String>,
+    /// Run the novelty scorer as a cascade (change gate, coarse network on every clip, full
+    /// network on candidates; `pipeline::cascade`) when the pack has a coarse extractor. False:
+    /// every clip through the full network.
+    pub cascade: bool,
 }
 
 impl Default for ScoreOptions {
@@ -69,6 +75,7 @@ impl Default for ScoreOptions {
             min_peak_s: 0.0,
             cache_only: false,
             scorer: None,
+            cascade: true,
         }
     }
 }
@@ -111,6 +118,8 @@ pub enum Progress {
     Hashing,
     /// Decoding and inference have started.
     Started {
+        /// Which pass: `full pass`, `coarse pass` or `refine`.
+        stage: &'static str,
         /// Clips expected from the container's duration (may be off for damaged files).
         clips_estimate: u64,
         /// Clips already in the cache.
@@ -139,24 +148,44 @@ struct Batch {
 
 enum WorkerMsg {
     Done(Vec<(u64, ClipOutput)>),
+    /// From the decode thread: clips the change gate found unchanged, each with the clip whose
+    /// features it reuses.
+    Reused(Vec<(u64, u64)>),
     Failed(PipelineError),
 }
 
-/// The decode thread's channel ends: batches out, emptied pixel buffers back.
+/// Which clips the decode thread turns into pixels and which of those it sends to the network.
+pub(super) struct DecodePlan<'a> {
+    /// Clips whose pixels are needed (by the network or the gate); the rest cost decoding only.
+    pub wanted: &'a (dyn Fn(u64) -> bool + Sync),
+    /// Clips that already have features: never sent.
+    pub cached: &'a HashSet<u64>,
+    /// The cascade's change gate (coarse pass only): clips it finds unchanged are not sent.
+    pub gate: Option<GateParams>,
+}
+
+/// The decode thread's channel ends: batches out, emptied pixel buffers back, the gate's
+/// decisions out.
 struct DecodeEnds {
     tx: Sender<Batch>,
     returned: Receiver<Vec<u8>>,
+    reused: Sender<WorkerMsg>,
 }
 
-struct DecodeSummary {
-    spans: Vec<ClipSpan>,
-    stats: DecodeStats,
-    end_s: f64,
+pub(super) struct DecodeSummary {
+    pub spans: Vec<ClipSpan>,
+    pub stats: DecodeStats,
+    pub end_s: f64,
+    /// (clip, reference) of every clip the gate let reuse features, in clip order.
+    pub reused: Vec<(u64, u64)>,
 }
 
 /// Scores one video file with `pack`: decodes it, runs (or reads from the cache) every clip's
-/// features, and applies the pack's scorer. When `cancelled()` turns true the run stops at the
-/// next clip or batch with [`PipelineError::Cancelled`]; what was computed stays in the cache.
+/// features, and applies the pack's scorer. With `opts.cascade` (the default) and a pack that
+/// has a coarse extractor, the novelty scorer runs as a cascade (`pipeline::cascade`): the
+/// change gate and the coarse network on every clip, the full network on the candidates. When
+/// `cancelled()` turns true the run stops at the next clip or batch with
+/// [`PipelineError::Cancelled`]; what was computed stays in the cache.
 pub fn score_file(
     path: &Path,
     pack: &Pack,
@@ -166,8 +195,68 @@ pub fn score_file(
 ) -> Result<ScoreReport, PipelineError> {
     let t0 = Instant::now();
     let spec = pack.scorer(opts.scorer.as_deref())?.clone();
+    let mut why_full = None;
+    if opts.cascade {
+        match (&spec, pack.coarse_extractor()) {
+            (ScorerSpec::Novelty(params), Some(_)) => {
+                match super::cascade::score_cascade(path, pack, params, opts, cancelled, progress)?
+                {
+                    Ok(scored) => return Ok(assemble_report(path, pack, opts, t0, scored)),
+                    Err(why) => why_full = Some(why),
+                }
+            }
+            (ScorerSpec::MilHead(_), _) => {
+                why_full = Some(
+                    "the cascade serves the novelty scorer; the MIL head scored every clip with the full network".into(),
+                );
+            }
+            (_, None) => {
+                why_full = Some(
+                    "this pack has no coarse extractor: every clip went through the full network (rebuild it with `make models` for the cascade)".into(),
+                );
+            }
+        }
+    }
+    let mut scored = full_pass(path, pack, &spec, opts, cancelled, progress)?;
+    if let Some(why) = why_full {
+        scored.summary.note = Some(match scored.summary.note.take() {
+            Some(n) => format!("{n}; {why}"),
+            None => why,
+        });
+    }
+    Ok(assemble_report(path, pack, opts, t0, scored))
+}
+
+/// Everything a report is made of, whichever way the scores were made.
+pub(super) struct Scored {
+    pub info: VideoInfo,
+    pub sha256: String,
+    pub record: CompleteRecord,
+    pub scores: Vec<f32>,
+    pub tops: Vec<Vec<(u32, f32)>>,
+    pub passes: Vec<Pass>,
+    pub summary: ScorerSummary,
+    pub device: String,
+    pub device_note: Option<String>,
+    pub runtime_version: Option<String>,
+    pub clips_from_cache: u64,
+    pub clips_computed: u64,
+    pub infer_s: f64,
+    pub cache_dir: Option<String>,
+    pub cascade: Option<CascadeSummary>,
+}
+
+/// Today's full pass: every clip through the full network, then the scorer.
+fn full_pass(
+    path: &Path,
+    pack: &Pack,
+    spec: &ScorerSpec,
+    opts: &ScoreOptions,
+    cancelled: &(dyn Fn() -> bool + Sync),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Scored, PipelineError> {
     // Open the head before the long part, so that a broken one fails at once.
-    let mut head = match &spec {
+    let mut head = match spec {
         ScorerSpec::MilHead(h) => Some(HeadSession::new(&pack.dir.join(&h.file), h.input_dim)?),
         ScorerSpec::Novelty(_) => None,
     };
@@ -189,7 +278,7 @@ pub fn score_file(
     } = got;
     let contract = &pack.manifest.extractor.input;
     let clip_s = f64::from(contract.frames) / contract.frame_rate;
-    let (scores, summary) = match &spec {
+    let (scores, summary) = match spec {
         ScorerSpec::MilHead(h) => {
             let session = head
                 .as_mut()
@@ -217,14 +306,60 @@ pub fn score_file(
             (novelty.scores, summary)
         }
     };
-    let scores = &scores;
+    let passes = vec![Pass::Full; scores.len()];
+    Ok(Scored {
+        info,
+        sha256,
+        record,
+        scores,
+        tops,
+        passes,
+        summary,
+        device,
+        device_note,
+        runtime_version,
+        clips_from_cache,
+        clips_computed,
+        infer_s,
+        cache_dir,
+        cascade: None,
+    })
+}
 
+/// Peaks, top moments, the 32 segments and the report, from the scores.
+fn assemble_report(
+    path: &Path,
+    pack: &Pack,
+    opts: &ScoreOptions,
+    t0: Instant,
+    scored: Scored,
+) -> ScoreReport {
+    let Scored {
+        info,
+        sha256,
+        record,
+        scores,
+        tops,
+        passes,
+        summary,
+        device,
+        device_note,
+        runtime_version,
+        clips_from_cache,
+        clips_computed,
+        infer_s,
+        cache_dir,
+        cascade,
+    } = scored;
+    let contract = &pack.manifest.extractor.input;
+    let scores = &scores;
     let clips: Vec<ClipScore> = record
         .spans
         .iter()
         .zip(scores)
         .zip(&tops)
-        .map(|((s, &score), top)| ClipScore {
+        .zip(&passes)
+        .map(|(((s, &score), top), &pass)| ClipScore {
             index: s.index,
             start_s: s.start_s,
             end_s: s.end_s,
@@ -245,6 +380,7 @@ pub fn score_file(
                     p,
                 })
                 .collect(),
+            pass,
         })
         .collect();
     let peaks = find_peaks(
@@ -262,7 +398,7 @@ pub fn score_file(
     let segments_32 = segment_scores(scores, &segment_ranges_32(scores.len()));
     let wall_s = t0.elapsed().as_secs_f64();
 
-    Ok(ScoreReport {
+    ScoreReport {
         vigil_version: crate::TOOL_VERSION.to_string(),
         video: VideoSummary {
             path: path.display().to_string(),
@@ -315,7 +451,8 @@ pub fn score_file(
             },
             peak_rss_mib: super::report::peak_rss_mib(),
         },
-    })
+        cascade,
+    }
 }
 
 /// Every clip's features of `path` under `pack`'s extractor: read from the cache when complete,
@@ -399,6 +536,7 @@ pub fn extract_clip_features(
                 .duration_s
                 .map_or(0, |d| (d / clip_s).ceil().max(0.0) as u64);
             progress(Progress::Started {
+                stage: "full pass",
                 clips_estimate: estimate,
                 clips_cached: outputs.len() as u64,
                 provider,
@@ -406,12 +544,18 @@ pub fn extract_clip_features(
             });
             let cached: HashSet<u64> = outputs.keys().copied().collect();
             let t_infer = Instant::now();
+            let wanted = |clip: u64| !cached.contains(&clip);
+            let plan = DecodePlan {
+                wanted: &wanted,
+                cached: &cached,
+                gate: None,
+            };
             let summary = run_threads(
                 input,
                 &info,
                 contract,
                 extractors,
-                &cached,
+                &plan,
                 cache.as_ref(),
                 batch_size.max(1),
                 cancelled,
@@ -469,11 +613,12 @@ pub fn extract_clip_features(
 }
 
 /// Turns what decoding found into the cache record, with the reviewer-facing warnings.
-fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> CompleteRecord {
+pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> CompleteRecord {
     let DecodeSummary {
         spans,
         stats,
         end_s,
+        ..
     } = summary;
     let mut warnings = Vec::new();
     let frames = stats.frames;
@@ -517,12 +662,12 @@ fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> CompleteRecord
 /// Runs the decode thread and the inference threads to completion and collects the features of
 /// every clip not already in `outputs`.
 #[allow(clippy::too_many_arguments)]
-fn run_threads(
+pub(super) fn run_threads(
     input: ff::format::context::Input,
     info: &VideoInfo,
     contract: &InputContract,
     extractors: Vec<Extractor>,
-    cached: &HashSet<u64>,
+    plan: &DecodePlan<'_>,
     cache: Option<&FeatureCache>,
     batch_size: usize,
     cancelled: &(dyn Fn() -> bool + Sync),
@@ -539,14 +684,16 @@ fn run_threads(
         let (batch_tx, batch_rx) = bounded::<Batch>(2);
         let (res_tx, res_rx) = bounded::<WorkerMsg>(extractors.len() * 2 + 2);
         let (back_tx, back_rx) = bounded::<Vec<u8>>(extractors.len() + 2);
+        let decode_res = res_tx.clone();
         let decode = std::thread::Builder::new()
             .name("vigil-decode".into())
             .spawn_scoped(s, || {
                 let ends = DecodeEnds {
                     tx: batch_tx,
                     returned: back_rx,
+                    reused: decode_res,
                 };
-                decode_loop(input, info, contract, cached, ends, batch_size, &stopped)
+                decode_loop(input, info, contract, plan, ends, batch_size, &stopped)
             })
             .map_err(|e| PipelineError::Internal(format!("cannot start decode thread: {e}")))?;
         for (i, ex) in extractors.into_iter().enumerate() {
@@ -565,9 +712,19 @@ fn run_threads(
         drop(back_tx);
 
         let mut failure = None;
-        let mut done = cached.len() as u64;
+        let mut reused = Vec::new();
+        let mut done = plan.cached.len() as u64;
         for msg in res_rx.iter() {
             match msg {
+                WorkerMsg::Reused(clips) => {
+                    done += clips.len() as u64;
+                    reused.extend(clips);
+                    progress(Progress::Clips {
+                        done,
+                        estimate: estimate.max(done),
+                        video_s: done as f64 * clip_s,
+                    });
+                }
                 WorkerMsg::Done(clips) => {
                     done += clips.len() as u64;
                     *computed += clips.len() as u64;
@@ -593,7 +750,10 @@ fn run_threads(
         if cancelled() {
             return Err(PipelineError::Cancelled);
         }
-        decoded
+        let mut decoded = decoded?;
+        reused.sort_unstable();
+        decoded.reused = reused;
+        Ok(decoded)
     })
 }
 
@@ -602,12 +762,19 @@ fn decode_loop(
     input: ff::format::context::Input,
     info: &VideoInfo,
     contract: &InputContract,
-    cached: &HashSet<u64>,
+    plan: &DecodePlan<'_>,
     ends: DecodeEnds,
     batch_size: usize,
     stopped: &dyn Fn() -> bool,
 ) -> Result<DecodeSummary, PipelineError> {
-    let DecodeEnds { tx, returned } = ends;
+    let DecodeEnds {
+        tx,
+        returned,
+        reused,
+    } = ends;
+    let mut gate = plan.gate.map(Gate::new);
+    // Gate decisions go out in chunks, so that progress moves through a still hour too.
+    let mut reused_chunk: Vec<(u64, u64)> = Vec::new();
     let spec = ClipSpec {
         frames: contract.frames,
         fps: contract.frame_rate,
@@ -632,8 +799,15 @@ fn decode_loop(
     };
     let mut batch = new_batch();
     let mut spans = Vec::new();
-    let wanted = |clip: u64| !cached.contains(&clip);
-    while let Some((span, pixels)) = reader.next_clip(&wanted)? {
+    let send_reused = |chunk: &mut Vec<(u64, u64)>| {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        reused
+            .send(WorkerMsg::Reused(std::mem::take(chunk)))
+            .map_err(|_| PipelineError::Cancelled)
+    };
+    while let Some((span, pixels)) = reader.next_clip(plan.wanted)? {
         if stopped() {
             return Err(PipelineError::Cancelled);
         }
@@ -641,6 +815,26 @@ fn decode_loop(
         let Some(pixels) = pixels else {
             continue;
         };
+        if let Some(g) = gate.as_mut() {
+            let sig = ClipSignature::of_clip(
+                &pixels,
+                contract.frames as usize,
+                contract.width as usize,
+                contract.height as usize,
+            );
+            if let Some(reference) = g.decide(span.index, sig) {
+                reader.recycle(pixels);
+                reused_chunk.push((span.index, reference));
+                if reused_chunk.len() >= 64 {
+                    send_reused(&mut reused_chunk)?;
+                }
+                continue;
+            }
+        }
+        if plan.cached.contains(&span.index) {
+            reader.recycle(pixels);
+            continue;
+        }
         batch.clips.push(span);
         batch.pixels.extend_from_slice(&pixels);
         reader.recycle(pixels);
@@ -651,6 +845,7 @@ fn decode_loop(
             return Err(PipelineError::Cancelled);
         }
     }
+    send_reused(&mut reused_chunk)?;
     if !batch.clips.is_empty() && tx.send(batch).is_err() {
         return Err(PipelineError::Cancelled);
     }
@@ -658,6 +853,7 @@ fn decode_loop(
         spans,
         stats: reader.stats().clone(),
         end_s: reader.end_time_s(),
+        reused: Vec::new(),
     })
 }
 

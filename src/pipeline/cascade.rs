@@ -1,0 +1,794 @@
+//! The cascade: the full network only where it matters.
+//!
+//! One hour of 30 fps footage is 6,750 clips; through the full I3D (16×224×224) that is about
+//! 0.59 s of a 2-core CPU each. The cascade scores the same footage in three steps:
+//!
+//! 1. **Coarse pass.** Every clip is decoded at the pack's coarse contract (8×112×112 at
+//!    15 fps: the same 0.533 s clips). The change gate (`pipeline::gate`) compares each with
+//!    the last clip that went through the network; an unchanged clip reuses that clip's
+//!    features (`pass: reused`), the others go through the coarse network (about 6.7× cheaper).
+//! 2. **Candidates.** The novelty scorer runs on the coarse features. A clip is a candidate
+//!    when its coarse score reaches [`CANDIDATE_SCORE`] (or half the flag threshold, if that is
+//!    lower), or it is among the [`TOP_CANDIDATES`] highest; each candidate brings its
+//!    [`NEIGHBOURS`] clips either side. An even sample of the footage, [`anchors`] (one clip in
+//!    [`ANCHOR_EVERY`], at least [`MIN_ANCHORS`]), is added: the full-resolution scores need a
+//!    picture of what is normal here at full resolution, and the sample gives it.
+//! 3. **Refine.** The full network runs on the candidates and anchors (a reused clip sends its
+//!    reference instead), and on each one's [`MATCHES`] most similar clips by coarse features,
+//!    so that its nearest neighbours at full resolution are there to be found. Their novelty
+//!    distances are computed as in the full pass, over every clip whose features were refined
+//!    (or reuse refined ones), and calibrated on a stratified sample: every candidate, and the
+//!    anchors standing for the other clips in strata of coarse distance
+//!    ([`calibration_sample`]). Flagged spans, top moments and their Kinetics hints
+//!    thus all come from full-resolution features (`pass: full`). Every other clip
+//!    keeps its coarse score, which is below the candidate level by construction and so can
+//!    never be flagged at the threshold.
+//!
+//! Each pass's features live in their own cache folder (the coarse and the full network have
+//! different feature keys); the coarse pass also records its spans and the gate's decisions
+//! (`gate.json`), the refine its spans (`spans.json`), so that a killed cascade resumes where
+//! it stopped and a finished one rescored needs no decoding.
+
+use super::PipelineError;
+use super::cache::{CompleteRecord, FeatureCache};
+use super::gate::GateParams;
+use super::novelty::{
+    calibrate, exclusion_window, insert_top, mean_top_distance, normalised,
+    novelty_scores_with_neighbours, reference_rows, score_from_distance,
+};
+use super::report::{CascadeSummary, Pass, ScorerSummary};
+use super::run::{DecodePlan, Progress, ScoreOptions, Scored, completion_record, run_threads};
+use crate::base::float::flush_denormals;
+use crate::case::sha256_file;
+use crate::model::{
+    ClipOutput, ExecutionProvider, Extractor, ExtractorSpec, NoveltyParams, Pack, TOP_K,
+};
+use crate::video::{VideoError, VideoInfo, open_video};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
+use std::time::Instant;
+
+/// A clip whose coarse score reaches this is a candidate (0.1 is a robust z of about 1.4
+/// spreads above the median with the default scorer, well below the 0.5 flag).
+pub const CANDIDATE_SCORE: f32 = 0.1;
+/// The highest-scoring coarse clips are always candidates, so that the top moments shown when
+/// nothing is flagged come from full-resolution features too.
+pub const TOP_CANDIDATES: usize = 8;
+/// Clips either side of a candidate that are refined with it (1.07 s at 0.533 s a clip), so
+/// that a flagged span's edges are decided at full resolution.
+pub const NEIGHBOURS: u64 = 2;
+/// One anchor per this many clips (about 27 s of footage).
+pub const ANCHOR_EVERY: usize = 50;
+/// At least this many anchors (all clips, when there are fewer).
+pub const MIN_ANCHORS: usize = 32;
+
+/// Coarse matches refined with each clip scored at full resolution: twice the scorer's
+/// neighbour count, so that the full pass's nearest neighbours are among them even where the
+/// coarse network orders them a little differently.
+pub const MATCHES: usize = 10;
+
+/// Footage shorter than this many clips (34 s) gets the full pass: the anchors alone would
+/// refine most of it, and the coarse pass would only add to the cost.
+pub const SHORT_CLIPS: u64 = 2 * MIN_ANCHORS as u64;
+
+const GATE_RECORD_VERSION: u32 = 1;
+
+/// The coarse pass's decisions, kept beside its features.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct GateRecord {
+    version: u32,
+    params: GateParams,
+    /// (clip, reference) of every reused clip.
+    reused: Vec<(u64, u64)>,
+}
+
+/// For every clip, the clip whose features it carries: itself, or the reference it reuses.
+pub(super) fn feature_sources(clips: usize, reused: &[(u64, u64)]) -> Vec<u64> {
+    let mut src: Vec<u64> = (0..clips as u64).collect();
+    for &(clip, reference) in reused {
+        if let Some(s) = src.get_mut(clip as usize) {
+            *s = reference;
+        }
+    }
+    src
+}
+
+/// The candidate rule (module documentation, step 2): clip indices, ascending.
+pub(super) fn candidates(coarse_scores: &[f32], threshold: f32) -> BTreeSet<u64> {
+    let floor = CANDIDATE_SCORE.min(threshold * 0.5);
+    let n = coarse_scores.len() as u64;
+    let mut order: Vec<u64> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        coarse_scores[b as usize]
+            .total_cmp(&coarse_scores[a as usize])
+            .then(a.cmp(&b))
+    });
+    let seeds = order
+        .iter()
+        .enumerate()
+        .filter(|&(rank, &i)| rank < TOP_CANDIDATES || coarse_scores[i as usize] >= floor)
+        .map(|(_, &i)| i);
+    let mut out = BTreeSet::new();
+    for i in seeds {
+        for j in i.saturating_sub(NEIGHBOURS)..=(i + NEIGHBOURS).min(n.saturating_sub(1)) {
+            out.insert(j);
+        }
+    }
+    out
+}
+
+/// The anchors: an even sample of the clip indices (module documentation, step 2).
+pub(super) fn anchors(clips: usize) -> Vec<u64> {
+    let count = clips.div_ceil(ANCHOR_EVERY).max(MIN_ANCHORS).min(clips);
+    if count == 0 {
+        return Vec::new();
+    }
+    let mut v: Vec<u64> = (0..count)
+        .map(|i| ((i as f64 + 0.5) * clips as f64 / count as f64).floor() as u64)
+        .collect();
+    v.dedup();
+    v
+}
+
+/// Caches of one file, per pass.
+struct Caches {
+    coarse: Option<FeatureCache>,
+    full: Option<FeatureCache>,
+}
+
+/// Scores `path` by the cascade. `Ok(Err(reason))` when this file cannot be cascaded (the
+/// caller then runs the full pass and says why).
+pub(super) fn score_cascade(
+    path: &Path,
+    pack: &Pack,
+    params: &NoveltyParams,
+    opts: &ScoreOptions,
+    cancelled: &(dyn Fn() -> bool + Sync),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Result<Scored, String>, PipelineError> {
+    let coarse_spec = pack
+        .coarse_extractor()
+        .ok_or_else(|| PipelineError::Internal("cascade without a coarse extractor".into()))?;
+    let full_spec = &pack.manifest.extractor;
+    let clip_s = f64::from(full_spec.input.frames) / full_spec.input.frame_rate;
+    let (input, info) = open_video(path)?;
+    if let Some(d) = info.duration_s
+        && d / clip_s < SHORT_CLIPS as f64
+    {
+        return Ok(Err(format!(
+            "footage under {:.0} s is scored by the full pass (the cascade pays off on longer footage)",
+            SHORT_CLIPS as f64 * clip_s
+        )));
+    }
+    progress(Progress::Hashing);
+    let sha256 = sha256_file(path).map_err(|source| VideoError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let dim = full_spec.features.dim;
+    let caches = open_caches(pack, coarse_spec, opts, &sha256, dim)?;
+    let mut ran = RunState::default();
+
+    // 1. Coarse pass.
+    let t_coarse = Instant::now();
+    let coarse = coarse_pass(
+        input,
+        &info,
+        pack,
+        coarse_spec,
+        caches.coarse.as_ref(),
+        opts,
+        cancelled,
+        progress,
+        &mut ran,
+    )?;
+    let coarse_s = t_coarse.elapsed().as_secs_f64();
+    let n = coarse.record.spans.len();
+    let src = feature_sources(n, &coarse.gate.reused);
+    let mut flat = Vec::with_capacity(n * dim);
+    for &s in &src {
+        let o = coarse
+            .outputs
+            .get(&s)
+            .ok_or_else(|| PipelineError::Internal(format!("coarse clip {s} has no features")))?;
+        flat.extend_from_slice(&o.features);
+    }
+    let (coarse_scores, coarse_matches) =
+        novelty_scores_with_neighbours(&flat, dim, clip_s, params, MATCHES);
+    drop(flat);
+
+    // 2. Candidates and anchors; the clips scored at full resolution (those, and the clips
+    // whose features they carry); the clips the full network must run on (the features of
+    // those, and of their coarse matches).
+    let cand = candidates(&coarse_scores.scores, opts.threshold);
+    let anchor_clips = anchors(n);
+    let mut queries: BTreeSet<u64> = cand.iter().chain(&anchor_clips).copied().collect();
+    queries.extend(queries.iter().map(|&q| src[q as usize]).collect::<Vec<_>>());
+    let mut refine: BTreeSet<u64> = BTreeSet::new();
+    for &q in &queries {
+        refine.insert(src[q as usize]);
+        if let Some(m) = coarse_matches.get(q as usize) {
+            refine.extend(m.iter().map(|&j| src[j as usize]));
+        }
+    }
+
+    // 3. Refine.
+    let t_refine = Instant::now();
+    let (input, _) = open_video(path)?;
+    let refined = refine_pass(
+        input,
+        &info,
+        pack,
+        caches.full.as_ref(),
+        &refine,
+        opts,
+        cancelled,
+        progress,
+        &mut ran,
+    )?;
+    let refine_s = t_refine.elapsed().as_secs_f64();
+    if refined.record.spans.len() != n {
+        return Ok(Err(format!(
+            "the coarse and the full decode found {} and {} clips, so the cascade cannot pair them; every clip went through the full network",
+            n,
+            refined.record.spans.len()
+        )));
+    }
+
+    // Full-resolution novelty of the queried clips, calibrated on the anchors.
+    let rows: Vec<u64> = refine.iter().copied().collect();
+    let row_of: BTreeMap<u64, usize> = rows.iter().enumerate().map(|(r, &c)| (c, r)).collect();
+    let mut full_flat = Vec::with_capacity(rows.len() * dim);
+    for c in &rows {
+        let o = refined
+            .outputs
+            .get(c)
+            .ok_or_else(|| PipelineError::Internal(format!("refined clip {c} has no features")))?;
+        full_flat.extend_from_slice(&o.features);
+    }
+    let full_distances = flush_denormals(|| {
+        full_resolution_distances(
+            &full_flat, dim, &rows, &row_of, &src, &queries, clip_s, params,
+        )
+    });
+    drop(full_flat);
+    let sample = calibration_sample(
+        &coarse_scores.distances,
+        &cand,
+        &anchor_clips,
+        &full_distances,
+    );
+    let (median, spread) = calibrate(&sample, params);
+    let full_score = |clip: u64| {
+        full_distances
+            .get(&clip)
+            .map(|&d| score_from_distance(d, median, spread, params))
+    };
+
+    let mut scores = Vec::with_capacity(n);
+    let mut tops = Vec::with_capacity(n);
+    let mut passes = Vec::with_capacity(n);
+    for (i, &s) in src.iter().enumerate() {
+        let reused = s != i as u64;
+        let score = full_score(i as u64).or_else(|| full_score(s));
+        let full_features = refine.contains(&s) && score.is_some();
+        scores.push(score.unwrap_or(coarse_scores.scores[i]));
+        let top = if full_features {
+            refined.outputs.get(&s)
+        } else {
+            coarse.outputs.get(&s)
+        };
+        tops.push(top.map(|o| o.top.clone()).unwrap_or_default());
+        passes.push(match (reused, full_features) {
+            (true, _) => Pass::Reused,
+            (false, true) => Pass::Full,
+            (false, false) => Pass::Coarse,
+        });
+    }
+    let count = |p: Pass| passes.iter().filter(|&&q| q == p).count() as u64;
+    let cascade = CascadeSummary {
+        clips_full: count(Pass::Full),
+        clips_coarse: count(Pass::Coarse),
+        clips_reused: count(Pass::Reused),
+        coarse_network_clips: (n - coarse.gate.reused.len()) as u64,
+        full_network_clips: rows.len() as u64,
+        queries: queries.len() as u64,
+        candidates: cand.len() as u64,
+        anchors: anchor_clips.len() as u64,
+        gate: coarse.gate.params,
+        rule: format!(
+            "candidates: coarse novelty ≥ {:.2} or among the {TOP_CANDIDATES} highest, ±{NEIGHBOURS} clips; anchors: 1 clip in {ANCHOR_EVERY} (≥ {MIN_ANCHORS}); full-resolution scores calibrated on the candidates and the anchors standing for the rest in {STRATA} strata of coarse distance (median {:.4}, spread {:.4}); coarse median {:.4}, spread {:.4}",
+            CANDIDATE_SCORE.min(opts.threshold * 0.5),
+            median,
+            spread,
+            coarse_scores.median,
+            coarse_scores.spread
+        ),
+        coarse_s,
+        refine_s,
+    };
+    let summary = ScorerSummary {
+        kind: "novelty".into(),
+        params: serde_json::to_value(params).unwrap_or_default(),
+        median_distance: median,
+        spread,
+        note: coarse_scores.note.clone(),
+    };
+    let (device, device_note, runtime_version) = match ran.provider {
+        Some(p) => (p.name().to_string(), ran.note, ran.runtime_version),
+        None => ("cache".to_string(), None, None),
+    };
+    Ok(Ok(Scored {
+        info,
+        sha256,
+        record: refined.record,
+        scores,
+        tops,
+        passes,
+        summary,
+        device,
+        device_note,
+        runtime_version,
+        clips_from_cache: coarse.from_cache + refined.from_cache,
+        clips_computed: ran.computed,
+        infer_s: ran.infer_s,
+        cache_dir: caches.full.as_ref().map(|c| c.dir().display().to_string()),
+        cascade: Some(cascade),
+    }))
+}
+
+/// Novelty distances at full resolution of the `queries` clips, exactly as the full pass
+/// computes them (`pipeline::novelty`, step 2) but over the clips whose features were refined:
+/// every clip whose feature source is a refined row and that the full pass would use as a
+/// reference is a reference here too, so a clip is compared with its coarse matches, the
+/// other candidates and anchors, and every unchanged clip that reuses one of those.
+#[allow(clippy::too_many_arguments)]
+fn full_resolution_distances(
+    full_flat: &[f32],
+    dim: usize,
+    rows: &[u64],
+    row_of: &BTreeMap<u64, usize>,
+    src: &[u64],
+    queries: &BTreeSet<u64>,
+    clip_s: f64,
+    params: &NoveltyParams,
+) -> BTreeMap<u64, f32> {
+    let n = src.len();
+    let x = normalised(full_flat, rows.len(), dim);
+    let window = exclusion_window(n, clip_s, params);
+    let pool: Vec<(u64, usize)> = reference_rows(n, params.max_reference)
+        .into_iter()
+        .filter_map(|j| row_of.get(&src[j]).map(|&r| (j as u64, r)))
+        .collect();
+    let query_list: Vec<u64> = queries.iter().copied().collect();
+    let mut out = BTreeMap::new();
+    let mut best: Vec<(f32, ())> = Vec::with_capacity(params.k + 1);
+    for block in query_list.chunks(512) {
+        let query_rows: Vec<usize> = block
+            .iter()
+            .filter_map(|&q| row_of.get(&src[q as usize]).copied())
+            .collect();
+        if query_rows.len() != block.len() {
+            continue;
+        }
+        let sims = x.select(ndarray::Axis(0), &query_rows).dot(&x.t());
+        for (&q, sim_row) in block.iter().zip(sims.rows()) {
+            best.clear();
+            for &(j, r) in &pool {
+                if q.abs_diff(j) <= window {
+                    continue;
+                }
+                insert_top(&mut best, (sim_row[r], ()), params.k);
+            }
+            out.insert(q, mean_top_distance(best.iter().map(|b| b.0), params.k));
+        }
+    }
+    out
+}
+
+/// Strata of the calibration sample (see [`calibration_sample`]).
+pub const STRATA: usize = 5;
+
+/// The full-resolution distances the calibration reads its median and spread from: a
+/// stratified sample of the footage. The candidates (the upper tail of the coarse scores, with
+/// their neighbours) are all computed, so they enter as they are. The other clips are split
+/// into [`STRATA`] equal strata by their coarse distance, and each stratum is represented by
+/// the anchors that fall in it, each repeated for the share of the footage it stands for (a
+/// stratum without an anchor is merged into the next). Read off the anchors alone, the median
+/// of footage that is half still and half moving swings with how many anchors land on each
+/// half, and the upper quantile rests on the two or three that land in the tail; the coarse
+/// pass knows both proportions exactly, and the strata carry them over.
+fn calibration_sample(
+    coarse_distances: &[f32],
+    cand: &BTreeSet<u64>,
+    anchors: &[u64],
+    full: &BTreeMap<u64, f32>,
+) -> Vec<f32> {
+    let mut sample: Vec<f32> = cand.iter().filter_map(|c| full.get(c).copied()).collect();
+    let mut others: Vec<u64> = (0..coarse_distances.len() as u64)
+        .filter(|c| !cand.contains(c))
+        .collect();
+    others.sort_by(|&a, &b| {
+        coarse_distances[a as usize]
+            .total_cmp(&coarse_distances[b as usize])
+            .then(a.cmp(&b))
+    });
+    let anchor_set: HashSet<u64> = anchors.iter().copied().collect();
+    let per = others.len().div_ceil(STRATA).max(1);
+    let mut pending = 0usize;
+    let mut last: Option<Vec<f32>> = None;
+    for stratum in others.chunks(per) {
+        pending += stratum.len();
+        let found: Vec<f32> = stratum
+            .iter()
+            .filter(|c| anchor_set.contains(c))
+            .filter_map(|c| full.get(c).copied())
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        let repeat = ((pending as f64 / found.len() as f64).round() as usize).max(1);
+        for &d in &found {
+            sample.extend(std::iter::repeat_n(d, repeat));
+        }
+        pending = 0;
+        last = Some(found);
+    }
+    // Top strata without an anchor: the last one that had anchors stands for them too.
+    if let (Some(found), true) = (last, pending > 0) {
+        let repeat = ((pending as f64 / found.len() as f64).round() as usize).max(1);
+        for &d in &found {
+            sample.extend(std::iter::repeat_n(d, repeat));
+        }
+    }
+    sample
+}
+
+fn open_caches(
+    pack: &Pack,
+    coarse: &ExtractorSpec,
+    opts: &ScoreOptions,
+    sha256: &str,
+    dim: usize,
+) -> Result<Caches, PipelineError> {
+    let Some(root) = &opts.cache_root else {
+        return Ok(Caches {
+            coarse: None,
+            full: None,
+        });
+    };
+    let open = |key: String| {
+        if opts.cache_only {
+            Ok(FeatureCache::at(root, &key, sha256, dim, TOP_K))
+        } else {
+            FeatureCache::open(root, &key, sha256, dim, TOP_K).map_err(|source| {
+                PipelineError::Cache {
+                    path: root.clone(),
+                    source,
+                }
+            })
+        }
+    };
+    Ok(Caches {
+        coarse: Some(open(pack.feature_key_for(coarse))?),
+        full: Some(open(pack.feature_key())?),
+    })
+}
+
+/// What ran in this process (for the report).
+#[derive(Default)]
+struct RunState {
+    provider: Option<ExecutionProvider>,
+    note: Option<String>,
+    runtime_version: Option<String>,
+    computed: u64,
+    infer_s: f64,
+}
+
+impl RunState {
+    /// Sessions for one pass: ONNX Runtime is loaded and the sessions created before any
+    /// decoding, so that model errors surface at once.
+    fn sessions(
+        &mut self,
+        pack: &Pack,
+        opts: &ScoreOptions,
+        coarse: bool,
+    ) -> Result<(Vec<Extractor>, usize), PipelineError> {
+        let runtime = crate::model::init_runtime()?;
+        let workers = opts.workers.max(1);
+        let intra = opts.intra_threads.or_else(|| {
+            (workers > 1).then(|| {
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / workers).max(1))
+            })
+        });
+        let mut extractors = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            extractors.push(if coarse {
+                Extractor::coarse(pack, opts.device, intra)?
+            } else {
+                Extractor::new(pack, opts.device, intra)?
+            });
+        }
+        let provider = extractors[0].execution_provider();
+        self.provider = Some(provider);
+        self.note = extractors[0].device_note().map(str::to_string);
+        self.runtime_version = Some(runtime.version);
+        let batch = opts.batch_size.unwrap_or(match provider {
+            ExecutionProvider::Cpu => 4,
+            ExecutionProvider::Cuda => 16,
+        });
+        Ok((extractors, batch.max(1)))
+    }
+}
+
+/// The coarse pass's result.
+struct CoarseResult {
+    record: CompleteRecord,
+    gate: GateRecord,
+    /// Coarse features of every clip that went through the network.
+    outputs: BTreeMap<u64, ClipOutput>,
+    from_cache: u64,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn coarse_pass(
+    input: ffmpeg_next::format::context::Input,
+    info: &VideoInfo,
+    pack: &Pack,
+    spec: &ExtractorSpec,
+    cache: Option<&FeatureCache>,
+    opts: &ScoreOptions,
+    cancelled: &(dyn Fn() -> bool + Sync),
+    progress: &mut dyn FnMut(Progress),
+    ran: &mut RunState,
+) -> Result<CoarseResult, PipelineError> {
+    let cache_err = |c: &FeatureCache| {
+        let path = c.dir().to_path_buf();
+        move |source| PipelineError::Cache { path, source }
+    };
+    let mut outputs = match cache {
+        Some(c) => c.load().map_err(cache_err(c))?,
+        None => BTreeMap::new(),
+    };
+    let params = GateParams::default();
+    let stored = cache.and_then(|c| {
+        let record = c.load_complete()?;
+        let gate: GateRecord = c.read_json("gate.json")?;
+        let reused: HashSet<u64> = gate.reused.iter().map(|r| r.0).collect();
+        let complete = gate.version == GATE_RECORD_VERSION
+            && gate.params == params
+            && record
+                .spans
+                .iter()
+                .all(|s| reused.contains(&s.index) || outputs.contains_key(&s.index));
+        complete.then_some((record, gate))
+    });
+    if let Some((record, gate)) = stored {
+        let from_cache = record.spans.len() as u64;
+        return Ok(CoarseResult {
+            record,
+            gate,
+            outputs,
+            from_cache,
+        });
+    }
+    if opts.cache_only {
+        return Err(PipelineError::NotCached);
+    }
+    let (extractors, batch_size) = ran.sessions(pack, opts, true)?;
+    let clip_s = f64::from(spec.input.frames) / spec.input.frame_rate;
+    let estimate = info
+        .duration_s
+        .map_or(0, |d| (d / clip_s).ceil().max(0.0) as u64);
+    let cached: HashSet<u64> = outputs.keys().copied().collect();
+    progress(Progress::Started {
+        stage: "coarse pass",
+        clips_estimate: estimate,
+        clips_cached: cached.len() as u64,
+        provider: ran.provider.unwrap_or(ExecutionProvider::Cpu),
+        note: ran.note.clone(),
+    });
+    // The gate needs every clip's pixels; at 8×112×112 they cost little next to decoding.
+    let all = |_: u64| true;
+    let plan = DecodePlan {
+        wanted: &all,
+        cached: &cached,
+        gate: Some(params),
+    };
+    let t = Instant::now();
+    let mut computed = 0;
+    let mut summary = run_threads(
+        input,
+        info,
+        &spec.input,
+        extractors,
+        &plan,
+        cache,
+        batch_size,
+        cancelled,
+        estimate,
+        clip_s,
+        &mut outputs,
+        &mut computed,
+        progress,
+    )?;
+    ran.infer_s += t.elapsed().as_secs_f64();
+    ran.computed += computed;
+    let gate = GateRecord {
+        version: GATE_RECORD_VERSION,
+        params,
+        reused: std::mem::take(&mut summary.reused),
+    };
+    let record = completion_record(info, summary);
+    if let Some(c) = cache {
+        c.write_json("gate.json", &gate).map_err(cache_err(c))?;
+        c.write_complete(&record).map_err(cache_err(c))?;
+    }
+    let from_cache = cached.len() as u64;
+    Ok(CoarseResult {
+        record,
+        gate,
+        outputs,
+        from_cache,
+    })
+}
+
+/// The refine pass's result.
+struct RefineResult {
+    /// Spans and decode facts at the full contract.
+    record: CompleteRecord,
+    /// Full features of (at least) the refined clips.
+    outputs: BTreeMap<u64, ClipOutput>,
+    from_cache: u64,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn refine_pass(
+    input: ffmpeg_next::format::context::Input,
+    info: &VideoInfo,
+    pack: &Pack,
+    cache: Option<&FeatureCache>,
+    refine: &BTreeSet<u64>,
+    opts: &ScoreOptions,
+    cancelled: &(dyn Fn() -> bool + Sync),
+    progress: &mut dyn FnMut(Progress),
+    ran: &mut RunState,
+) -> Result<RefineResult, PipelineError> {
+    let cache_err = |c: &FeatureCache| {
+        let path = c.dir().to_path_buf();
+        move |source| PipelineError::Cache { path, source }
+    };
+    let mut outputs = match cache {
+        Some(c) => c.load().map_err(cache_err(c))?,
+        None => BTreeMap::new(),
+    };
+    let need: HashSet<u64> = refine
+        .iter()
+        .copied()
+        .filter(|c| !outputs.contains_key(c))
+        .collect();
+    let from_cache = (refine.len() - need.len()) as u64;
+    let stored = cache.and_then(|c| {
+        c.load_complete()
+            .or_else(|| c.read_json::<CompleteRecord>("spans.json"))
+    });
+    if let (Some(record), true) = (&stored, need.is_empty()) {
+        return Ok(RefineResult {
+            record: record.clone(),
+            outputs,
+            from_cache,
+        });
+    }
+    if opts.cache_only {
+        return Err(PipelineError::NotCached);
+    }
+    let spec = &pack.manifest.extractor;
+    let (extractors, batch_size) = ran.sessions(pack, opts, false)?;
+    let clip_s = f64::from(spec.input.frames) / spec.input.frame_rate;
+    progress(Progress::Started {
+        stage: "refine",
+        clips_estimate: refine.len() as u64,
+        clips_cached: from_cache,
+        provider: ran.provider.unwrap_or(ExecutionProvider::Cpu),
+        note: ran.note.clone(),
+    });
+    let wanted = |c: u64| need.contains(&c);
+    let cached: HashSet<u64> = HashSet::new();
+    let plan = DecodePlan {
+        wanted: &wanted,
+        cached: &cached,
+        gate: None,
+    };
+    let t = Instant::now();
+    let mut computed = 0;
+    let mut new = BTreeMap::new();
+    let mut done_before = from_cache;
+    let mut relay = |p: Progress| match p {
+        Progress::Clips { done, .. } => {
+            done_before = from_cache + done;
+            progress(Progress::Clips {
+                done: done_before,
+                estimate: refine.len() as u64,
+                video_s: 0.0,
+            });
+        }
+        other => progress(other),
+    };
+    let summary = run_threads(
+        input,
+        info,
+        &spec.input,
+        extractors,
+        &plan,
+        cache,
+        batch_size,
+        cancelled,
+        refine.len() as u64,
+        clip_s,
+        &mut new,
+        &mut computed,
+        &mut relay,
+    )?;
+    ran.infer_s += t.elapsed().as_secs_f64();
+    ran.computed += computed;
+    outputs.extend(new);
+    let record = completion_record(info, summary);
+    if let Some(c) = cache {
+        c.write_json("spans.json", &record).map_err(cache_err(c))?;
+    }
+    Ok(RefineResult {
+        record,
+        outputs,
+        from_cache,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_follow_the_gate() {
+        assert_eq!(
+            feature_sources(6, &[(1, 0), (2, 0), (5, 4)]),
+            vec![0, 0, 0, 3, 4, 4]
+        );
+    }
+
+    #[test]
+    fn candidates_are_the_upper_tail_and_the_top_with_neighbours() {
+        let mut s = vec![0.01f32; 100];
+        s[50] = 0.9; // a flag
+        s[20] = 0.15; // the upper tail
+        let c = candidates(&s, 0.5);
+        for i in 48..=52 {
+            assert!(c.contains(&i), "{i}");
+        }
+        for i in 18..=22 {
+            assert!(c.contains(&i), "{i}");
+        }
+        // The top 8 are always in, with their neighbours: the two above and the six highest
+        // of a low bump at 80..90.
+        for (k, i) in (80..90).enumerate() {
+            s[i] = 0.08 - 0.001 * k as f32;
+        }
+        let c = candidates(&s, 0.5);
+        assert!(c.contains(&78) && c.contains(&87));
+        assert!(!c.contains(&88) && !c.contains(&0) && !c.contains(&30));
+        // A low threshold lowers the candidate level with it.
+        s[70] = 0.06;
+        assert!(!candidates(&s, 0.5).contains(&70));
+        assert!(candidates(&s, 0.1).contains(&70));
+    }
+
+    #[test]
+    fn anchors_are_even_and_bounded() {
+        assert_eq!(anchors(0), Vec::<u64>::new());
+        assert_eq!(anchors(10), (0..10).collect::<Vec<_>>());
+        let a = anchors(6750);
+        assert_eq!(a.len(), 135);
+        assert!(a.windows(2).all(|w| w[1] - w[0] == 50));
+        assert_eq!(anchors(100).len(), 32);
+    }
+}
