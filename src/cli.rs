@@ -302,6 +302,10 @@ pub struct OpenArgs {
     /// Scorer to review with when the pack has several (`novelty`, `mil_head`).
     #[arg(long, value_name = "KIND")]
     pub scorer: Option<String>,
+    /// Score by the cascade (`on`, the default) or send every clip through the full network
+    /// (`off`); see `vigil score --help`.
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    pub cascade: OnOff,
 }
 
 /// Hardware choice on the command line.

@@ -61,6 +61,7 @@ fn main() -> ExitCode {
             device: DeviceArg::Auto,
             cache_dir: None,
             scorer: None,
+            cascade: cli::OnOff::On,
         }),
     };
     ExitCode::from(code)
@@ -213,6 +214,7 @@ fn open(args: OpenArgs) -> u8 {
             device: device_of(args.device),
             cache_root: args.cache_dir.or_else(default_cache_root),
             scorer: args.scorer,
+            cascade: args.cascade == cli::OnOff::On,
             ..ScoreOptions::default()
         },
         recent_path: RecentFiles::default_path(),

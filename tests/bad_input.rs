@@ -246,7 +246,10 @@ fn manifest_that_disagrees_with_the_network_is_refused() {
 
     // A head whose size disagrees with the extractor's is refused before anything runs.
     let pack = copy_pack(&dir.path().join("b"));
-    edit_manifest(&pack, |m| m["extractor"]["features"]["dim"] = 2048.into());
+    edit_manifest(&pack, |m| {
+        m["extractor"]["features"]["dim"] = 2048.into();
+        m["coarse_extractor"]["features"]["dim"] = 2048.into();
+    });
     assert_one_line(
         &score_with_pack(&pack),
         EXIT_MODEL,
@@ -256,12 +259,33 @@ fn manifest_that_disagrees_with_the_network_is_refused() {
     let pack = copy_pack(&dir.path().join("b2"));
     edit_manifest(&pack, |m| {
         m["extractor"]["features"]["dim"] = 2048.into();
+        m["coarse_extractor"]["features"]["dim"] = 2048.into();
         m["other_scorers"] = serde_json::json!([]);
     });
     assert_one_line(
         &score_with_pack(&pack),
         EXIT_MODEL,
         "output 'features' shape",
+    );
+    // A coarse network that would not cover the same clips, or gives other features, is
+    // refused before anything runs: the cascade pairs clip i of one with clip i of the other.
+    let pack = copy_pack(&dir.path().join("c1"));
+    edit_manifest(&pack, |m| {
+        m["coarse_extractor"]["input"]["frame_rate"] = 30.0.into()
+    });
+    assert_one_line(
+        &score_with_pack(&pack),
+        EXIT_MODEL,
+        "coarse_extractor clips last 0.2667 s, the extractor's 0.5333 s",
+    );
+    let pack = copy_pack(&dir.path().join("c2"));
+    edit_manifest(&pack, |m| {
+        m["coarse_extractor"]["features"]["dim"] = 512.into()
+    });
+    assert_one_line(
+        &score_with_pack(&pack),
+        EXIT_MODEL,
+        "coarse_extractor gives 512 features and 400 logits, the extractor 1024 and 400",
     );
     // A head file that is not what the manifest says is refused by its hash.
     let pack = copy_pack(&dir.path().join("b3"));
