@@ -37,7 +37,9 @@ use super::novelty::{
     novelty_scores_with_neighbours, reference_rows, score_from_distance,
 };
 use super::report::{CascadeSummary, Pass, ScorerSummary};
-use super::run::{DecodePlan, Progress, ScoreOptions, Scored, completion_record, run_threads};
+use super::run::{
+    DecodePlan, Progress, ScoreOptions, Scored, completion_record, open_sessions, run_threads,
+};
 use crate::base::float::flush_denormals;
 use crate::case::sha256_file;
 use crate::model::{
@@ -496,29 +498,11 @@ impl RunState {
         coarse: bool,
     ) -> Result<(Vec<Extractor>, usize), PipelineError> {
         let runtime = crate::model::init_runtime()?;
-        let workers = opts.workers.max(1);
-        let intra = opts.intra_threads.or_else(|| {
-            (workers > 1).then(|| {
-                std::thread::available_parallelism().map_or(1, |n| (n.get() / workers).max(1))
-            })
-        });
-        let mut extractors = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            extractors.push(if coarse {
-                Extractor::coarse(pack, opts.device, intra)?
-            } else {
-                Extractor::new(pack, opts.device, intra)?
-            });
-        }
-        let provider = extractors[0].execution_provider();
-        self.provider = Some(provider);
+        let (extractors, batch) = open_sessions(pack, opts, coarse)?;
+        self.provider = Some(extractors[0].execution_provider());
         self.note = extractors[0].device_note().map(str::to_string);
         self.runtime_version = Some(runtime.version);
-        let batch = opts.batch_size.unwrap_or(match provider {
-            ExecutionProvider::Cpu => 4,
-            ExecutionProvider::Cuda => 16,
-        });
-        Ok((extractors, batch.max(1)))
+        Ok((extractors, batch))
     }
 }
 

@@ -515,22 +515,8 @@ pub fn extract_clip_features(
         None if opts.cache_only => return Err(PipelineError::NotCached),
         None => {
             let runtime = crate::model::init_runtime()?;
-            let workers = opts.workers.max(1);
-            // Several CPU sessions each taking every core would only fight over them.
-            let intra = opts.intra_threads.or_else(|| {
-                (workers > 1).then(|| {
-                    std::thread::available_parallelism().map_or(1, |n| (n.get() / workers).max(1))
-                })
-            });
-            let mut extractors = Vec::new();
-            for _ in 0..workers {
-                extractors.push(Extractor::new(pack, opts.device, intra)?);
-            }
+            let (extractors, batch_size) = open_sessions(pack, opts, false)?;
             let provider = extractors[0].execution_provider();
-            let batch_size = opts.batch_size.unwrap_or(match provider {
-                ExecutionProvider::Cpu => 4,
-                ExecutionProvider::Cuda => 16,
-            });
             let note = extractors[0].device_note().map(str::to_string);
             let estimate = info
                 .duration_s
@@ -557,7 +543,7 @@ pub fn extract_clip_features(
                 extractors,
                 &plan,
                 cache.as_ref(),
-                batch_size.max(1),
+                batch_size,
                 cancelled,
                 estimate,
                 clip_s,
@@ -610,6 +596,37 @@ pub fn extract_clip_features(
         infer_s,
         cache_dir: cache.as_ref().map(|c| c.dir().display().to_string()),
     })
+}
+
+/// One extractor session per worker (the pack's coarse network, or its full one) and the batch
+/// size for the provider they run on. Sessions are made before any decoding, so that model
+/// errors surface at once.
+pub(super) fn open_sessions(
+    pack: &Pack,
+    opts: &ScoreOptions,
+    coarse: bool,
+) -> Result<(Vec<Extractor>, usize), PipelineError> {
+    let workers = opts.workers.max(1);
+    // Several CPU sessions each taking every core would only fight over them.
+    let intra = opts.intra_threads.or_else(|| {
+        (workers > 1)
+            .then(|| std::thread::available_parallelism().map_or(1, |n| (n.get() / workers).max(1)))
+    });
+    let mut extractors = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        extractors.push(if coarse {
+            Extractor::coarse(pack, opts.device, intra)?
+        } else {
+            Extractor::new(pack, opts.device, intra)?
+        });
+    }
+    let batch = opts
+        .batch_size
+        .unwrap_or(match extractors[0].execution_provider() {
+            ExecutionProvider::Cpu => 4,
+            ExecutionProvider::Cuda => 16,
+        });
+    Ok((extractors, batch.max(1)))
 }
 
 /// Turns what decoding found into the cache record, with the reviewer-facing warnings.
