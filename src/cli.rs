@@ -173,6 +173,13 @@ pub struct KitArgs {
     /// Kit folder to write.
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
+    /// Render the long-footage benchmark instead: a quiet and a busy fixed-camera scene of
+    /// `--minutes` each, three incidents in each (the other size options do not apply).
+    #[arg(long)]
+    pub long: bool,
+    /// Length of each long scene, minutes (with --long).
+    #[arg(long, default_value_t = 60.0, requires = "long")]
+    pub minutes: f64,
     /// Seed: the same seed renders the same kit.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,

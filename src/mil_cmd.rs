@@ -353,6 +353,9 @@ pub fn pack(args: &PackArgs) -> u8 {
 
 /// `vigil kit`.
 pub fn kit(args: &KitArgs) -> u8 {
+    if args.long {
+        return long_kit(args);
+    }
     let cfg = vigil::kit::KitConfig {
         seed: args.seed,
         train_normal: args.train_normal,
@@ -386,6 +389,66 @@ pub fn kit(args: &KitArgs) -> u8 {
                 "kit: {} videos ({:.0} s of footage) in {} ({:.1} s); lists train.txt, test.txt; ground truth annotations.txt",
                 summary.videos.len(),
                 seconds,
+                args.output.display(),
+                started.elapsed().as_secs_f64()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("vigil: error: {e}");
+            EXIT_OTHER
+        }
+    }
+}
+
+/// `vigil kit --long`: the two long scenes.
+fn long_kit(args: &KitArgs) -> u8 {
+    let cfg = vigil::kit::LongConfig {
+        seed: args.seed,
+        minutes: args.minutes,
+        ..vigil::kit::LongConfig::default()
+    };
+    let frames = (cfg.minutes * 60.0 * f64::from(cfg.fps)).round() as u64;
+    let b = Meter::new(
+        "kit --long",
+        Some(2 * frames),
+        "frames",
+        "{prefix} {msg} [{bar:30}] {pos}/{len} frames ({elapsed}, {eta} left)",
+    );
+    let started = Instant::now();
+    vigil::video::init_ffmpeg();
+    let mut scene_index = 0u64;
+    let mut last = String::new();
+    let result = vigil::kit::generate_long(&cfg, &args.output, &mut |name, f, _| {
+        if name != last {
+            if !last.is_empty() {
+                scene_index += 1;
+            }
+            last = name.to_string();
+            b.set_message(name.to_string());
+        }
+        b.set_position(scene_index * frames + f);
+    });
+    b.finish();
+    match result {
+        Ok(summary) => {
+            for v in &summary.videos {
+                let at: Vec<String> = v
+                    .incidents
+                    .iter()
+                    .map(|i| format!("{} at {:.1} s", i.class, i.seconds.0))
+                    .collect();
+                println!(
+                    "{}: {:.0} min, {} at {}, {}",
+                    v.path,
+                    v.duration_s / 60.0,
+                    v.place,
+                    v.lighting,
+                    at.join(", ")
+                );
+            }
+            println!(
+                "kit --long: 2 scenes in {} ({:.1} s); list test.txt; ground truth annotations.txt",
                 args.output.display(),
                 started.elapsed().as_secs_f64()
             );

@@ -114,7 +114,12 @@ impl Incident {
     /// Plans an incident of `class` in `scene` (a video of `frames` frames): its span, its
     /// participants, and any traffic it needs kept clear.
     pub fn plan(class: Class, s: &mut Scene, frames: u64, fps: u32) -> Self {
-        let (f0, f1) = annotated(&mut s.rng, frames, fps);
+        let span = annotated(&mut s.rng, frames, fps);
+        Self::plan_span(class, s, span, fps)
+    }
+
+    /// Plans an incident of `class` over the annotated frames `(f0, f1)` (inclusive).
+    pub fn plan_span(class: Class, s: &mut Scene, (f0, f1): (u64, u64), fps: u32) -> Self {
         let t0 = f0 as f32 / fps as f32;
         let t1 = (f1 + 1) as f32 / fps as f32;
         let kind = match class {

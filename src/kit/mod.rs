@@ -9,7 +9,7 @@
 //! Everything follows from the seed: the same seed and config give byte-identical files.
 //!
 //! Owns: scene simulation (`scene`, `layout`, `person`, `vehicle`, `incident` with `crowd`,
-//! `crash`, `tamper`), drawing (`draw`, `camera`, `paint`), H.264 encoding (`encode`) and the kit's list, annotation and summary
+//! `crash`, `tamper`), the long scenes of the long-footage benchmark (`long`), drawing (`draw`, `camera`, `paint`), H.264 encoding (`encode`) and the kit's list, annotation and summary
 //! files. Must not: know about models, features, scores or the GUI. FFmpeg's own logging is left
 //! as the caller set it (libx264 reports each file at the default level).
 //!
@@ -28,12 +28,14 @@ mod draw;
 mod encode;
 mod incident;
 mod layout;
+mod long;
 mod paint;
 mod person;
 mod scene;
 mod tamper;
 mod vehicle;
 
+pub use long::{LongConfig, LongIncident, LongSummary, LongVideo, generate_long};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};

@@ -21,14 +21,14 @@ const WARMUP_S: f32 = 30.0;
 
 /// How busy the place is.
 #[derive(Clone, Copy, Debug)]
-struct Busyness {
+pub(crate) struct Busyness {
     /// Walkers on their way: at least `lo`, up to `hi`; new ones arrive at `rate` per second.
-    lo: usize,
-    hi: usize,
-    rate: f32,
+    pub lo: usize,
+    pub hi: usize,
+    pub rate: f32,
     /// Moving vehicles at most, and arrivals per second per entrance.
-    cars_max: usize,
-    car_rate: f32,
+    pub cars_max: usize,
+    pub car_rate: f32,
 }
 
 /// One video's world.
@@ -47,7 +47,8 @@ pub(crate) struct Scene {
     /// Simulation step now; frame `i` shows step `i`.
     tick: i64,
     busy: Busyness,
-    incident: Option<Incident>,
+    /// Planned incidents, in time order (one in a kit video; several in a long scene).
+    incidents: Vec<Incident>,
     bg: Canvas,
     scratch: Canvas,
     blur: Vec<u8>,
@@ -61,6 +62,36 @@ impl Scene {
     /// A scene for one video of `frames` frames from `seed`, with an incident unless `class` is
     /// normal; ready to render frame 0.
     pub fn new(seed: u64, w: u32, h: u32, fps: u32, class: Class, frames: u64) -> Self {
+        let mut scene = Self::world(seed, w, h, fps, None);
+        scene.extras(frames as f32 * scene.dt);
+        if class != Class::Normal {
+            let inc = Incident::plan(class, &mut scene, frames, fps);
+            scene.incidents.push(inc);
+        }
+        scene.warm_up();
+        scene
+    }
+
+    /// A long fixed-camera scene (`kit::long`): `busy` replaces the drawn busyness, nobody
+    /// stands about from the start, and each `(class, first, last)` of `incidents` happens over
+    /// those frames.
+    pub fn long(
+        seed: u64,
+        (w, h, fps): (u32, u32, u32),
+        busy: Busyness,
+        incidents: &[(Class, (u64, u64))],
+    ) -> Self {
+        let mut scene = Self::world(seed, w, h, fps, Some(busy));
+        for &(class, span) in incidents {
+            let inc = Incident::plan_span(class, &mut scene, span, fps);
+            scene.incidents.push(inc);
+        }
+        scene.warm_up();
+        scene
+    }
+
+    /// The place, its light and camera and its traffic, before anyone is placed.
+    fn world(seed: u64, w: u32, h: u32, fps: u32, busy_override: Option<Busyness>) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let cam = Camera::random(&mut rng, w, h);
         let mut light = Lighting::random(&mut rng);
@@ -79,6 +110,7 @@ impl Scene {
             },
             car_rate: rng.random_range(0.03f32..0.22),
         };
+        let busy = busy_override.unwrap_or(busy);
         let amp = light.noise;
         let noise = (0..1usize << 16)
             .map(|_| {
@@ -115,7 +147,7 @@ impl Scene {
         );
         let dt = 1.0 / fps.max(1) as f32;
         let paths = layout.paths.clone();
-        let mut scene = Self {
+        Self {
             cam,
             light,
             layout,
@@ -127,27 +159,41 @@ impl Scene {
             dt,
             tick: -((WARMUP_S / dt).round() as i64),
             busy,
-            incident: None,
+            incidents: Vec::new(),
             scratch: bg.clone(),
             bg,
             blur: Vec::new(),
             noise,
             vignette,
             clock,
-        };
-        scene.extras(frames as f32 * dt);
-        if class != Class::Normal {
-            scene.incident = Some(Incident::plan(class, &mut scene, frames, fps));
         }
-        while scene.tick < 0 {
-            scene.advance();
-        }
-        scene
     }
 
-    /// The annotated frames of the incident, if any.
+    /// Runs the warm-up, so that frame 0 shows a place already in use.
+    fn warm_up(&mut self) {
+        while self.tick < 0 {
+            self.advance();
+        }
+    }
+
+    /// The kind of place and time of day `seed` draws, without building the scene (a long
+    /// scene searches seeds for a car park at night or a junction by day).
+    pub fn peek(seed: u64, w: u32, h: u32) -> (super::layout::Kind, Tod) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let cam = Camera::random(&mut rng, w, h);
+        let mut light = Lighting::random(&mut rng);
+        let layout = Layout::random(&mut rng, &cam, &mut light);
+        (layout.kind, light.tod)
+    }
+
+    /// The annotated frames of the (first) incident, if any.
     pub fn incident_frames(&self) -> Option<(u64, u64)> {
-        self.incident.as_ref().map(|i| i.frames)
+        self.incidents.first().map(|i| i.frames)
+    }
+
+    /// The annotated frames of every incident, in time order.
+    pub fn all_incident_frames(&self) -> Vec<(u64, u64)> {
+        self.incidents.iter().map(|i| i.frames).collect()
     }
 
     /// `day`, `overcast`, `dusk` or `night`.
@@ -194,10 +240,11 @@ impl Scene {
         self.tick += 1;
         let t = self.now();
         let dt = self.dt;
-        if let Some(mut inc) = self.incident.take() {
+        let mut incidents = std::mem::take(&mut self.incidents);
+        for inc in &mut incidents {
             inc.step(self, t, dt);
-            self.incident = Some(inc);
         }
+        self.incidents = incidents;
         // Vehicles see each other, people on the road, and a fire.
         let mut obstacles: Vec<Obstacle> = self
             .cars
@@ -217,9 +264,7 @@ impl Scene {
                 });
             }
         }
-        if let Some(o) = self.incident.as_ref().and_then(|i| i.obstacle(t)) {
-            obstacles.push(o);
-        }
+        obstacles.extend(self.incidents.iter().filter_map(|i| i.obstacle(t)));
         let signals = self.layout.signals;
         for i in 0..self.cars.len() {
             if self.cars[i].gone {
@@ -286,11 +331,7 @@ impl Scene {
             {
                 continue;
             }
-            if self
-                .incident
-                .as_ref()
-                .is_some_and(|i| i.blocks_entrance(e, t))
-            {
+            if self.incidents.iter().any(|i| i.blocks_entrance(e, t)) {
                 continue;
             }
             let entrance = &self.layout.entrances[e];
@@ -333,15 +374,16 @@ impl Scene {
     pub fn render_next(&mut self, out: &mut Canvas) {
         let t = self.now();
         out.copy_from(&self.bg);
-        if let Some(inc) = &self.incident {
+        for inc in &self.incidents {
             inc.draw_ground(out, &self.cam, t);
         }
         self.draw_things(out, t);
-        if let Some(inc) = self.incident.take() {
+        let incidents = std::mem::take(&mut self.incidents);
+        for inc in &incidents {
             inc.draw_air(out, &self.cam, t, &mut self.rng);
             inc.lens(out, &mut self.scratch, &mut self.blur, t, &mut self.rng);
-            self.incident = Some(inc);
         }
+        self.incidents = incidents;
         self.sensor(out);
         self.osd(out, t);
         self.advance();

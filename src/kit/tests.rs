@@ -317,3 +317,49 @@ fn every_class_renders_at_odd_sizes_without_panicking() {
         }
     }
 }
+
+/// The long scenes: files that agree with each other and with the frames encoded, three
+/// incidents in time order per scene in the ground truth the evaluator reads, the place and
+/// light each recipe asks for, and the same bytes from the same seed.
+#[test]
+fn long_scenes_agree_with_their_ground_truth_and_repeat() {
+    let (a, b) = (TempDir::new("long-a"), TempDir::new("long-b"));
+    let cfg = LongConfig {
+        seed: 5,
+        minutes: 1.0,
+        width: 96,
+        height: 72,
+        fps: 15,
+    };
+    let mut last = (String::new(), 0u64);
+    let sa = generate_long(&cfg, &a.0, &mut |name, f, n| {
+        assert_eq!(n, 900);
+        last = (name.to_string(), f);
+    })
+    .unwrap();
+    assert_eq!(last.0, "long_busy");
+    assert_eq!(sa.videos.len(), 2);
+    let truth = crate::eval::read_annotations(&a.0.join("annotations.txt")).unwrap();
+    for (v, t) in sa.videos.iter().zip(&truth) {
+        let (frames, w, h, _) = decode(&a.0.join(&v.path));
+        assert_eq!((frames, w, h), (900, 96, 72), "{}", v.name);
+        assert_eq!(v.frames, 900);
+        assert_eq!(t.stem(), v.name);
+        assert_eq!(t.frames, Some(900));
+        let spans: Vec<(u64, u64)> = v.incidents.iter().map(|i| i.frames).collect();
+        assert_eq!(t.intervals, spans, "{}", v.name);
+        assert_eq!(spans.len(), 3);
+        assert!(spans.windows(2).all(|w| w[0].1 < w[1].0), "{spans:?}");
+        assert!(spans.iter().all(|&(s, e)| s <= e && e < 900), "{spans:?}");
+    }
+    assert_eq!(
+        (sa.videos[0].place.as_str(), sa.videos[0].lighting.as_str()),
+        ("parking", "night")
+    );
+    assert_eq!(sa.videos[1].place, "junction");
+    let list = std::fs::read_to_string(a.0.join("test.txt")).unwrap();
+    assert_eq!(list.lines().count(), 2);
+    let sb = generate_long(&cfg, &b.0, &mut |_, _, _| {}).unwrap();
+    assert_eq!(sa, sb);
+    assert_eq!(files(&a.0), files(&b.0));
+}

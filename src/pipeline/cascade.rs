@@ -83,6 +83,52 @@ struct GateRecord {
     params: GateParams,
     /// (clip, reference) of every reused clip.
     reused: Vec<(u64, u64)>,
+    /// The coarse decode found every frame's timestamp in order and no damage, so the refine
+    /// may seek to its clips instead of decoding the whole file again.
+    #[serde(default)]
+    seekable: bool,
+}
+
+/// Wanted clips this close (in clips, 4.3 s) share one seek: decoding through the gap costs
+/// about what a seek and its keyframe preroll do.
+pub const MERGE_GAP: u64 = 8;
+
+/// Runs of clips to decode for `clips` (ascending): consecutive ones, and ones at most
+/// [`MERGE_GAP`] apart, share a run.
+pub(super) fn seek_runs(clips: &[u64]) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &c in clips {
+        match runs.last_mut() {
+            Some(r) if c <= r.1 + MERGE_GAP => r.1 = r.1.max(c),
+            _ => runs.push((c, c)),
+        }
+    }
+    runs
+}
+
+/// The full contract's spans of the clips the coarse pass found: the same times and source
+/// frames (both grids start each clip at `index × clip duration`, and a span's frames follow
+/// from its times), with the last clip's padding counted in full-contract slots. None when
+/// the two grids do not give the same number of clips, which only a sequential decode can
+/// settle.
+pub(super) fn full_spans(
+    coarse: &CompleteRecord,
+    frames: u32,
+    fps: f64,
+) -> Option<Vec<crate::video::ClipSpan>> {
+    let clock = crate::video::SlotClock { fps };
+    let len = u64::from(frames.max(1));
+    let slots = clock.slots_before(coarse.duration_s).max(1);
+    let clips = slots.div_ceil(len);
+    if clips != coarse.spans.len() as u64 {
+        return None;
+    }
+    let mut spans = coarse.spans.clone();
+    for s in &mut spans {
+        let filled = slots.saturating_sub(s.index * len).min(len);
+        s.padded_slots = (len - filled) as u32;
+    }
+    Some(spans)
 }
 
 /// For every clip, the clip whose features it carries: itself, or the reference it reuses.
@@ -217,18 +263,48 @@ pub(super) fn score_cascade(
 
     // 3. Refine.
     let t_refine = Instant::now();
+    let seek_spans = coarse
+        .gate
+        .seekable
+        .then(|| {
+            full_spans(
+                &coarse.record,
+                full_spec.input.frames,
+                full_spec.input.frame_rate,
+            )
+        })
+        .flatten();
     let (input, _) = open_video(path)?;
-    let refined = refine_pass(
+    let refined = match refine_pass(
         input,
         &info,
         pack,
         caches.full.as_ref(),
         &refine,
+        seek_spans.as_ref().map(|s| (s, &coarse.record)),
         opts,
         cancelled,
         progress,
         &mut ran,
-    )?;
+    ) {
+        // A seek that did not land where the timestamps said: decode the whole file instead.
+        Err(PipelineError::Video(_)) if seek_spans.is_some() => {
+            let (input, _) = open_video(path)?;
+            refine_pass(
+                input,
+                &info,
+                pack,
+                caches.full.as_ref(),
+                &refine,
+                None,
+                opts,
+                cancelled,
+                progress,
+                &mut ran,
+            )?
+        }
+        other => other?,
+    };
     let refine_s = t_refine.elapsed().as_secs_f64();
     if refined.record.spans.len() != n {
         return Ok(Err(format!(
@@ -579,6 +655,7 @@ fn coarse_pass(
         wanted: &all,
         cached: &cached,
         gate: Some(params),
+        runs: None,
     };
     let t = Instant::now();
     let mut computed = 0;
@@ -599,10 +676,14 @@ fn coarse_pass(
     )?;
     ran.infer_s += t.elapsed().as_secs_f64();
     ran.computed += computed;
+    let seekable = summary.stats.untimed == 0
+        && summary.stats.decode_errors == 0
+        && summary.stats.read_error.is_none();
     let gate = GateRecord {
         version: GATE_RECORD_VERSION,
         params,
         reused: std::mem::take(&mut summary.reused),
+        seekable,
     };
     let record = completion_record(info, summary);
     if let Some(c) = cache {
@@ -634,6 +715,7 @@ fn refine_pass(
     pack: &Pack,
     cache: Option<&FeatureCache>,
     refine: &BTreeSet<u64>,
+    seek: Option<(&Vec<crate::video::ClipSpan>, &CompleteRecord)>,
     opts: &ScoreOptions,
     cancelled: &(dyn Fn() -> bool + Sync),
     progress: &mut dyn FnMut(Progress),
@@ -679,10 +761,14 @@ fn refine_pass(
     });
     let wanted = |c: u64| need.contains(&c);
     let cached: HashSet<u64> = HashSet::new();
+    let mut sorted: Vec<u64> = need.iter().copied().collect();
+    sorted.sort_unstable();
+    let runs = seek_runs(&sorted);
     let plan = DecodePlan {
         wanted: &wanted,
         cached: &cached,
         gate: None,
+        runs: seek.is_some().then_some(&runs[..]),
     };
     let t = Instant::now();
     let mut computed = 0;
@@ -717,7 +803,14 @@ fn refine_pass(
     ran.infer_s += t.elapsed().as_secs_f64();
     ran.computed += computed;
     outputs.extend(new);
-    let record = completion_record(info, summary);
+    let record = match seek {
+        // The runs' spans number frames from each seek; the coarse decode's facts hold.
+        Some((spans, coarse)) => CompleteRecord {
+            spans: spans.clone(),
+            ..coarse.clone()
+        },
+        None => completion_record(info, summary),
+    };
     if let Some(c) = cache {
         c.write_json("spans.json", &record).map_err(cache_err(c))?;
     }
@@ -774,5 +867,56 @@ mod tests {
         assert_eq!(a.len(), 135);
         assert!(a.windows(2).all(|w| w[1] - w[0] == 50));
         assert_eq!(anchors(100).len(), 32);
+    }
+
+    #[test]
+    fn seek_runs_merge_close_clips_only() {
+        assert_eq!(seek_runs(&[]), Vec::<(u64, u64)>::new());
+        assert_eq!(
+            seek_runs(&[3, 4, 5, 13, 22, 40]),
+            vec![(3, 13), (22, 22), (40, 40)]
+        );
+        assert_eq!(seek_runs(&[0, 8, 16]), vec![(0, 16)]);
+    }
+
+    fn span(index: u64, start_s: f64, end_s: f64, padded_slots: u32) -> crate::video::ClipSpan {
+        crate::video::ClipSpan {
+            index,
+            start_s,
+            end_s,
+            start_frame: index * 16,
+            end_frame: index * 16 + 16,
+            padded_slots,
+        }
+    }
+
+    #[test]
+    fn full_spans_recount_the_last_clips_padding_or_refuse() {
+        let clip = 16.0 / 30.0;
+        // 2.5 clips of footage: 40 slots of 30 fps, so the third clip has 8 padded.
+        let end = 2.5 * clip;
+        let coarse = CompleteRecord {
+            version: 1,
+            spans: vec![
+                span(0, 0.0, clip, 0),
+                span(1, clip, 2.0 * clip, 0),
+                span(2, 2.0 * clip, end, 4),
+            ],
+            frames: 40,
+            duration_s: end,
+            decode_errors: 0,
+            warnings: Vec::new(),
+            partial: false,
+        };
+        let s = full_spans(&coarse, 16, 30.0).unwrap();
+        assert_eq!(
+            s.iter().map(|x| x.padded_slots).collect::<Vec<_>>(),
+            vec![0, 0, 8]
+        );
+        assert_eq!(s[2].start_frame, coarse.spans[2].start_frame);
+        // A grid that would give another clip count is refused.
+        let mut short = coarse.clone();
+        short.spans.pop();
+        assert!(full_spans(&short, 16, 30.0).is_none());
     }
 }

@@ -162,7 +162,16 @@ pub(super) struct DecodePlan<'a> {
     pub cached: &'a HashSet<u64>,
     /// The cascade's change gate (coarse pass only): clips it finds unchanged are not sent.
     pub gate: Option<GateParams>,
+    /// Decode only these runs of clips (first, last; inclusive, in order), seeking to each,
+    /// instead of the whole file (the cascade's refine, on footage with sound timestamps).
+    /// The summary's spans then cover the runs only, with frame numbers counted from each
+    /// seek; the caller keeps the spans of a sequential pass.
+    pub runs: Option<&'a [(u64, u64)]>,
 }
+
+/// Seconds decoded ahead of a run's first clip after a seek (the seek lands on the keyframe
+/// at or before that point).
+const SEEK_PREROLL_S: f64 = 0.5;
 
 /// The decode thread's channel ends: batches out, emptied pixel buffers back, the gate's
 /// decisions out.
@@ -535,6 +544,7 @@ pub fn extract_clip_features(
                 wanted: &wanted,
                 cached: &cached,
                 gate: None,
+                runs: None,
             };
             let summary = run_threads(
                 input,
@@ -824,9 +834,41 @@ fn decode_loop(
             .send(WorkerMsg::Reused(std::mem::take(chunk)))
             .map_err(|_| PipelineError::Cancelled)
     };
-    while let Some((span, pixels)) = reader.next_clip(plan.wanted)? {
+    let all = [(0, u64::MAX)];
+    let (runs, seeking) = match plan.runs {
+        Some(r) => (r, true),
+        None => (&all[..], false),
+    };
+    let mut next = runs.iter();
+    let mut run = next.next().copied();
+    if seeking && let Some((first, _)) = run {
+        reader.seek_to_clip(first, SEEK_PREROLL_S)?;
+    }
+    while let Some((first, last)) = run {
+        let Some((span, pixels)) = reader.next_clip(plan.wanted)? else {
+            break;
+        };
         if stopped() {
             return Err(PipelineError::Cancelled);
+        }
+        if span.index >= last {
+            run = next.next().copied();
+            if let Some((first_next, _)) = run {
+                // Decoding on through a short gap beats a seek; the planner merged those.
+                reader.seek_to_clip(first_next, SEEK_PREROLL_S)?;
+            }
+            if span.index > last {
+                if let Some(p) = pixels {
+                    reader.recycle(p);
+                }
+                continue;
+            }
+        }
+        if span.index < first {
+            if let Some(p) = pixels {
+                reader.recycle(p);
+            }
+            continue;
         }
         spans.push(span);
         let Some(pixels) = pixels else {

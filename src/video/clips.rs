@@ -89,6 +89,20 @@ impl ClipAssembler {
         }
     }
 
+    /// Clips of `frames_per_clip` slots on `clock`, for frames decoded after a seek to before
+    /// clip `first_clip`: frames before its start are only held, slots fill from its first
+    /// one. Frame numbers in the spans then count from the seek, not from the file's start.
+    pub fn starting_at(clock: SlotClock, frames_per_clip: u32, first_clip: u64) -> Self {
+        let mut a = Self::new(clock, frames_per_clip);
+        a.next_slot = first_clip * u64::from(a.len);
+        a
+    }
+
+    /// Time of the first slot still to fill, seconds.
+    pub fn next_slot_time(&self) -> f64 {
+        self.clock.time_of(self.next_slot)
+    }
+
     /// Source frames seen so far.
     pub fn frames_seen(&self) -> u64 {
         self.frames_seen
@@ -299,6 +313,39 @@ mod tests {
         assert_eq!(clips.len(), 1);
         assert_eq!(clips[0].padded_slots, 15);
         assert_eq!((clips[0].start_frame, clips[0].end_frame), (0, 1));
+    }
+
+    /// After a seek to a frame before clip 3, the slots of clip 3 on hold exactly the frames
+    /// a decode from the start puts there.
+    #[test]
+    fn starting_at_a_clip_fills_the_same_slots_as_from_the_start() {
+        let times: Vec<f64> = (0..200).map(|i| f64::from(i) / 25.0).collect();
+        let (slots, clips) = run(&times, 8.0, 30.0, 16);
+        // Seek to frame 30 (1.2 s), before clip 3 (1.6 s).
+        let mut a = ClipAssembler::starting_at(SlotClock { fps: 30.0 }, 16, 3);
+        assert!((a.next_slot_time() - 1.6).abs() < 1e-9);
+        let mut ev = Vec::new();
+        for &t in &times[30..] {
+            a.push_frame(t, &mut ev);
+        }
+        a.finish(8.0, &mut ev);
+        let mut got = Vec::new();
+        let mut spans = Vec::new();
+        for e in ev {
+            match e {
+                SlotEvent::Fill { clip, pos, frame } => got.push((clip, pos, frame + 30)),
+                SlotEvent::Ready(c) => spans.push(c),
+            }
+        }
+        assert_eq!(got.len(), slots.len() - 48);
+        for (clip, pos, frame) in got {
+            assert_eq!(slots[(clip * 16 + u64::from(pos)) as usize], frame);
+        }
+        assert_eq!(spans[0].index, 3);
+        assert_eq!(spans.len(), clips.len() - 3);
+        for (s, c) in spans.iter().zip(&clips[3..]) {
+            assert_eq!((s.index, s.start_s, s.end_s), (c.index, c.start_s, c.end_s));
+        }
     }
 
     #[test]

@@ -14,6 +14,10 @@ pub struct DecodeStats {
     pub decode_errors: u64,
     /// The demuxer's error that ended reading early, if reading did not end at a clean EOF.
     pub read_error: Option<String>,
+    /// Frames after the first that had no timestamp or one earlier than their predecessor's:
+    /// their time was made up, so seeking by time would not find them where a sequential
+    /// decode puts them.
+    pub untimed: u64,
 }
 
 /// Decodes the video stream of one file frame by frame, in presentation order, with each
@@ -229,8 +233,14 @@ impl FrameDecoder {
                 0.0
             }
             (None, _) if first => 0.0,
-            (None, _) => self.last_time_s + self.last_duration_s,
+            (None, _) => {
+                self.stats.untimed += 1;
+                self.last_time_s + self.last_duration_s
+            }
         };
+        if !first && ts.is_some() && time_s < self.last_time_s {
+            self.stats.untimed += 1;
+        }
         let time_s = if first {
             0.0
         } else {

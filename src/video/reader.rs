@@ -46,6 +46,9 @@ pub struct ClipReader {
     spare: Vec<Vec<u8>>,
     events: Vec<SlotEvent>,
     done: bool,
+    /// After a seek: the time the first frame decoded must not be later than (the start of
+    /// the first slot to fill), checked on that frame.
+    seek_check: Option<f64>,
 }
 
 impl ClipReader {
@@ -72,7 +75,38 @@ impl ClipReader {
             spare: Vec::new(),
             events: Vec::new(),
             done: false,
+            seek_check: None,
         })
+    }
+
+    /// Repositions so that the next clip read is `clip`: seeks to the keyframe at or before
+    /// `preroll_s` ahead of its start and decodes on from there, so its pixels are those of a
+    /// decode from the start as long as the file's timestamps are sound (the caller checks
+    /// [`DecodeStats::untimed`] of an earlier full decode). Spans read after a seek number
+    /// their frames from the seek point, not from the start. Needs a frame decoded first.
+    pub fn seek_to_clip(&mut self, clip: u64, preroll_s: f64) -> Result<(), VideoError> {
+        if self.decoder.origin_ticks().is_none() {
+            // Seek times count from the first frame, which fixes the clock.
+            if self.decoder.next_frame(&mut self.incoming)?.is_none() {
+                return Err(VideoError::NoFrames {
+                    path: self.info_path.clone(),
+                });
+            }
+        }
+        let clock = SlotClock { fps: self.spec.fps };
+        self.assembler = ClipAssembler::starting_at(clock, self.spec.frames, clip);
+        let start = self.assembler.next_slot_time();
+        self.decoder.seek((start - preroll_s).max(0.0))?;
+        for (_, buf) in self.building.drain(..) {
+            if self.spare.len() < 2 {
+                self.spare.push(buf);
+            }
+        }
+        self.ready.clear();
+        self.held_rgb_valid = false;
+        self.done = false;
+        self.seek_check = Some(start);
+        Ok(())
     }
 
     /// What decoding has found so far.
@@ -100,6 +134,20 @@ impl ClipReader {
     ) -> Result<Option<ReadClip>, VideoError> {
         while self.ready.is_empty() && !self.done {
             let time = self.decoder.next_frame(&mut self.incoming)?;
+            if let Some(start) = self.seek_check.take() {
+                match time {
+                    Some(t) if t <= start + 1e-6 => {}
+                    _ => {
+                        return Err(VideoError::Decode {
+                            path: self.info_path.clone(),
+                            reason: format!(
+                                "a seek to before {start:.3} s resumed at {}",
+                                time.map_or_else(|| "the end".to_string(), |t| format!("{t:.3} s"))
+                            ),
+                        });
+                    }
+                }
+            }
             match time {
                 Some(t) => self.assembler.push_frame(t, &mut self.events),
                 None => {
