@@ -329,8 +329,9 @@ pub enum DeviceArg {
 /// `vigil score`.
 #[derive(Debug, clap::Args)]
 pub struct ScoreArgs {
-    /// Video files to score.
-    #[arg(required = true, value_name = "FILE")]
+    /// Video files to score; a folder stands for every video in its tree (in name order; run
+    /// the same command again to resume: finished files come from the feature cache).
+    #[arg(required = true, value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
     /// Model pack folder (default: the i3d-k400 pack built by `make models`).
     #[arg(long, value_name = "DIR")]

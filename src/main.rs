@@ -132,9 +132,19 @@ fn score(args: &ScoreArgs) -> u8 {
         cascade: args.cascade == cli::OnOff::On,
     };
 
+    let files = match expand_folders(&args.files) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("vigil: error: {e}");
+            return EXIT_FOOTAGE;
+        }
+    };
     let mut docs = Vec::new();
     let mut code = 0u8;
-    for (i, file) in args.files.iter().enumerate() {
+    for (i, file) in files.iter().enumerate() {
+        if files.len() > 1 && !args.json {
+            eprintln!("vigil: [{}/{}] {}", i + 1, files.len(), file.display());
+        }
         let bar = new_bar(file);
         let started = Instant::now();
         let cancelled = || cancel.load(Ordering::SeqCst);
@@ -191,6 +201,31 @@ fn score(args: &ScoreArgs) -> u8 {
         }
     }
     code
+}
+
+/// The files to score: each argument that is a folder stands for every video in its tree
+/// (`video::videos_in`, in a stable order, so that a rerun resumes from the cache file by
+/// file); others are taken as given. A folder without videos is an error, so that a wrong
+/// path does not look like a clean night.
+fn expand_folders(args: &[std::path::PathBuf]) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for a in args {
+        if a.is_dir() {
+            let found = vigil::video::videos_in(a)?;
+            if found.is_empty() {
+                anyhow::bail!(
+                    "{}: no video files in this folder or below (looked for {})",
+                    a.display(),
+                    vigil::video::VIDEO_EXTENSIONS.join(", ")
+                );
+            }
+            eprintln!("vigil: {}: {} videos", a.display(), found.len());
+            out.extend(found);
+        } else {
+            out.push(a.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// The review app. Errors inside the app are shown in the window; only a window that cannot

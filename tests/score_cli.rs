@@ -334,3 +334,60 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// `vigil score DIR`: every video in the tree (links followed, hidden and other files not), in
+/// name order; the same command again resumes from the cache; a folder without videos is a
+/// one-line error with the footage exit code.
+#[test]
+fn a_folder_scores_every_video_in_it_in_order_and_resumes() {
+    let cache = tempdir();
+    let case = tempdir();
+    let d = case.path();
+    std::fs::create_dir_all(d.join("cam-b")).unwrap();
+    std::fs::create_dir_all(d.join("cam-a/.trash")).unwrap();
+    std::os::unix::fs::symlink(
+        footage("store-aisle-detection.gif"),
+        d.join("cam-b/aisle.gif"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(footage("people-detection.gif"), d.join("cam-a/people.gif"))
+        .unwrap();
+    std::os::unix::fs::symlink(
+        footage("people-detection.gif"),
+        d.join("cam-a/.trash/old.gif"),
+    )
+    .unwrap();
+    std::fs::write(d.join("cam-a/notes.txt"), "not a video").unwrap();
+    let score = || {
+        let out = run(vigil(cache.path())
+            .args(["score", "--device", "cpu", "--json"])
+            .arg(d));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_docs(&out)
+    };
+    let first = score();
+    let paths: Vec<&str> = first
+        .iter()
+        .map(|doc| doc["video"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    assert!(paths[0].ends_with("cam-a/people.gif"), "{paths:?}");
+    assert!(paths[1].ends_with("cam-b/aisle.gif"), "{paths:?}");
+    assert!(first.iter().all(|doc| doc["device"] != "cache"));
+    let again = score();
+    assert!(again.iter().all(|doc| doc["device"] == "cache"));
+    assert_eq!(scores(&first[0]), scores(&again[0]));
+    assert_eq!(scores(&first[1]), scores(&again[1]));
+
+    let empty = tempdir();
+    std::fs::write(empty.path().join("readme.txt"), "x").unwrap();
+    let out = run(vigil(cache.path()).arg("score").arg(empty.path()));
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no video files"), "{err}");
+}

@@ -19,12 +19,6 @@ pub enum DialogResult {
     Annotations(PathBuf),
 }
 
-/// Video file extensions offered in the open dialog (any file can still be chosen).
-const VIDEO_EXTENSIONS: &[&str] = &[
-    "mp4", "mov", "m4v", "mkv", "webm", "avi", "ts", "mts", "m2ts", "mpg", "mpeg", "flv", "wmv",
-    "asf", "gif", "h264", "264", "h265", "265", "hevc", "mjpeg", "mxf", "ogv", "dav",
-];
-
 /// Spawns dialogs and collects their answers.
 pub struct Dialogs {
     tx: Sender<DialogResult>,
@@ -66,7 +60,7 @@ impl Dialogs {
         self.spawn(|| {
             rfd::FileDialog::new()
                 .set_title("Open footage")
-                .add_filter("Video", VIDEO_EXTENSIONS)
+                .add_filter("Video", crate::video::VIDEO_EXTENSIONS)
                 .add_filter("All files", &["*"])
                 .pick_files()
                 .map(DialogResult::Footage)

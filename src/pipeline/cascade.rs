@@ -290,7 +290,7 @@ pub(super) fn score_cascade(
         // A seek that did not land where the timestamps said: decode the whole file instead.
         Err(PipelineError::Video(_)) if seek_spans.is_some() => {
             let (input, _) = open_video(path)?;
-            refine_pass(
+            let mut r = refine_pass(
                 input,
                 &info,
                 pack,
@@ -301,7 +301,9 @@ pub(super) fn score_cascade(
                 cancelled,
                 progress,
                 &mut ran,
-            )?
+            )?;
+            r.decode = "whole file (a seek missed)".into();
+            r
         }
         other => other?,
     };
@@ -385,6 +387,7 @@ pub(super) fn score_cascade(
         ),
         coarse_s,
         refine_s,
+        refine_decode: refined.decode.clone(),
     };
     let summary = ScorerSummary {
         kind: "novelty".into(),
@@ -706,6 +709,8 @@ struct RefineResult {
     /// Full features of (at least) the refined clips.
     outputs: BTreeMap<u64, ClipOutput>,
     from_cache: u64,
+    /// For the report's `refine_decode`.
+    decode: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -744,6 +749,7 @@ fn refine_pass(
             record: record.clone(),
             outputs,
             from_cache,
+            decode: "none".into(),
         });
     }
     if opts.cache_only {
@@ -814,10 +820,16 @@ fn refine_pass(
     if let Some(c) = cache {
         c.write_json("spans.json", &record).map_err(cache_err(c))?;
     }
+    let decode = if seek.is_some() {
+        format!("seek ({} runs)", runs.len())
+    } else {
+        "whole file".into()
+    };
     Ok(RefineResult {
         record,
         outputs,
         from_cache,
+        decode,
     })
 }
 

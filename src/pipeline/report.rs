@@ -82,6 +82,10 @@ pub struct CascadeSummary {
     pub coarse_s: f64,
     /// Seconds of the refine pass.
     pub refine_s: f64,
+    /// How the refine read its clips: `seek (N runs)` to each run of wanted clips, `whole
+    /// file` (timestamps unsound, or a seek missed), or `none` (all cached).
+    #[serde(default)]
+    pub refine_decode: String,
 }
 
 /// The footage as decoded.
