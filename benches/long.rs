@@ -22,7 +22,9 @@
 //!
 //! Environment: `VIGIL_LONG_KIT` (default `.deps/long-kit-60`, what `make bench-long` renders), `VIGIL_BENCH_PACK` (default
 //! `models/i3d-k400`), `VIGIL_LONG_SCENES` (comma list, default both), `VIGIL_LONG_FULL=0`
-//! skips the full-pass runs (their numbers are then missing), `VIGIL_NOVELTY_HOURS` (24).
+//! skips the full-pass runs (their numbers are then missing), `VIGIL_NOVELTY_HOURS` (24),
+//! `VIGIL_BIN` (the `vigil` to run; default the one cargo built with the bench, which a
+//! rebuild during a long run would replace).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -60,7 +62,9 @@ fn score(video: &Path, pack: &Path, cascade: bool) -> Run {
     ));
     std::fs::remove_dir_all(&cache).ok();
     let t = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+    let bin = std::env::var_os("VIGIL_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_vigil")), PathBuf::from);
+    let out = Command::new(bin)
         .args(["score", "--device", "cpu", "--json", "--cascade"])
         .arg(if cascade { "on" } else { "off" })
         .arg("--model")

@@ -130,6 +130,7 @@ fn score(args: &ScoreArgs) -> u8 {
         cache_only: false,
         scorer: args.scorer.clone(),
         cascade: args.cascade == cli::OnOff::On,
+        provisional: false,
     };
 
     let files = match expand_folders(&args.files) {
@@ -597,6 +598,8 @@ fn show_progress(bar: &Meter, p: &Progress, started: Instant, json: bool) {
             bar.set_message(format!("{rate:.2} video-s/s"));
             bar.set_position(*done);
         }
+        // The command line prints final scores only.
+        Progress::Provisional(_) => {}
     }
 }
 

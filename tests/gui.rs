@@ -132,6 +132,31 @@ fn threshold_changes_the_flagged_count() {
     assert!(n_high <= 1);
 }
 
+/// With nothing over the threshold the panel lists the highest moments, best first, and a
+/// click goes to one (what `vigil score` prints in that case).
+#[test]
+fn nothing_flagged_lists_the_top_moments_and_jumps_to_one() {
+    let (clip, cache) = fixture();
+    let mut h = harness(config(vec![clip.clone()], None, cache));
+    wait_until(&mut h, "scores", scored);
+    h.get_by_role_and_label(Role::Slider, "Threshold")
+        .set_value_accesskit(1.0);
+    h.step();
+    h.step();
+    assert!(h.state().files[0].peaks.is_empty());
+    h.get_by_label_contains("Highest moments");
+    let moments = h.state().files[0].moments.clone();
+    assert_eq!(moments.len(), 5);
+    assert!(moments.windows(2).all(|w| w[0].score >= w[1].score));
+    let f = &h.state().files[0];
+    let best = f.scores.iter().copied().fold(f32::MIN, f32::max);
+    assert_eq!(moments[0].score, best);
+    h.get_by_label_contains(" 2. ").click();
+    h.step();
+    h.step();
+    assert!((h.state().player.position_s - moments[1].start_s).abs() < 0.05);
+}
+
 #[test]
 fn a_mark_round_trips_through_the_case_file() {
     let (clip, cache) = fixture();
@@ -191,6 +216,39 @@ fn a_mark_round_trips_through_the_case_file() {
     assert_eq!(h.state().player.position_s, peak.start_s);
     assert_eq!(h.state().player.shown_index, Some(1072));
     h.get_by_label_contains("incident 00:00:35.733");
+}
+
+/// While a file scores, the timeline fills with provisional scores (labelled so) that the
+/// analyst can already seek in; the report replaces them at the end.
+#[test]
+fn provisional_scores_fill_the_timeline_before_the_end() {
+    let (clip, _) = fixture();
+    let fresh = tempdir();
+    let mut h = harness(config(vec![clip.clone()], None, fresh.path()));
+    wait_until(&mut h, "provisional scores", |a| {
+        a.files[0].provisional.is_some() && !a.files[0].scores.is_empty()
+    });
+    assert!(a_report_is_missing(h.state()));
+    h.get_by_label_contains("Provisional scores (");
+    let seen = h.state().files[0].scores.len();
+    assert!(seen >= 16, "{seen} provisional clips");
+    // Seeking works on provisional scores.
+    let t = h.state().files[0].ends[seen - 1] / 2.0;
+    h.state_mut().push(vigil::gui::Command::Seek(t));
+    h.state_mut().run_commands();
+    h.step();
+    assert!((h.state().player.position_s - t).abs() < 0.1);
+    wait_until(&mut h, "scores", scored);
+    let f = &h.state().files[0];
+    assert!(f.provisional.is_none());
+    let report = f.report.as_ref().unwrap();
+    let final_scores: Vec<f32> = report.clips.iter().map(|c| c.score).collect();
+    assert_eq!(f.scores, final_scores);
+    assert!(h.query_by_label_contains("Provisional scores (").is_none());
+}
+
+fn a_report_is_missing(app: &VigilApp) -> bool {
+    app.files[0].report.is_none()
 }
 
 #[test]

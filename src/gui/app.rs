@@ -12,7 +12,8 @@ use crate::case::{
 };
 use crate::model::Pack;
 use crate::pipeline::{
-    Peak, Progress, ScoreEvent, ScoreOptions, ScoreReport, ScoringWorker, find_peaks,
+    Peak, Progress, Provisional, ScoreEvent, ScoreOptions, ScoreReport, ScoringWorker, find_peaks,
+    top_moments,
 };
 use crate::video::ClipSpan;
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -97,7 +98,18 @@ pub struct FileView {
     pub scores: Vec<f32>,
     /// Flagged spans under the current settings, highest first.
     pub peaks: Vec<Peak>,
+    /// When nothing is flagged: the highest moments, best first ([`TOP_MOMENTS`]), so that
+    /// the analyst still has somewhere to look first (what `vigil score` prints then).
+    pub moments: Vec<Peak>,
+    /// While scoring runs: where the provisional scores shown come from (`full pass`,
+    /// `coarse pass`, `coarse scores`); None once the report is in.
+    pub provisional: Option<&'static str>,
+    /// The footage's length as the provisional scores give it.
+    provisional_footage_s: Option<f64>,
 }
+
+/// Moments listed when nothing reaches the threshold.
+pub const TOP_MOMENTS: usize = 5;
 
 impl FileView {
     fn new(path: PathBuf) -> Self {
@@ -110,6 +122,9 @@ impl FileView {
             ends: Vec::new(),
             scores: Vec::new(),
             peaks: Vec::new(),
+            moments: Vec::new(),
+            provisional: None,
+            provisional_footage_s: None,
         }
     }
 
@@ -139,11 +154,40 @@ impl FileView {
         self.scores = report.clips.iter().map(|c| c.score).collect();
         self.report = Some(report);
         self.status = FileStatus::Ready;
+        self.provisional = None;
+        self.provisional_footage_s = None;
     }
 
-    /// Footage duration, once scored.
+    /// Shows scores that are still coming in (the report replaces them).
+    fn set_provisional(&mut self, p: &Provisional) {
+        if self.report.is_some() {
+            return;
+        }
+        self.spans = p
+            .clips
+            .iter()
+            .map(|&i| ClipSpan {
+                index: i,
+                start_s: i as f64 * p.clip_s,
+                end_s: ((i + 1) as f64 * p.clip_s).min(p.footage_s),
+                start_frame: 0,
+                end_frame: 0,
+                padded_slots: 0,
+            })
+            .collect();
+        self.starts = self.spans.iter().map(|s| s.start_s).collect();
+        self.ends = self.spans.iter().map(|s| s.end_s).collect();
+        self.scores = p.scores.clone();
+        self.provisional = Some(p.stage);
+        self.provisional_footage_s = Some(p.footage_s);
+    }
+
+    /// Footage duration, once scored (or provisionally scored).
     pub fn duration_s(&self) -> Option<f64> {
-        self.report.as_ref().map(|r| r.video.duration_s)
+        self.report
+            .as_ref()
+            .map(|r| r.video.duration_s)
+            .or(self.provisional_footage_s)
     }
 }
 
@@ -203,6 +247,8 @@ pub enum Command {
     Slower,
     /// Go to the start of flagged span `i` (rank order).
     JumpToPeak(usize),
+    /// Go to top moment `i` (rank order; listed when nothing is flagged).
+    JumpToMoment(usize),
     /// The next flagged span after the cursor, in time.
     NextPeak,
     /// The previous flagged span before the cursor.
@@ -303,7 +349,12 @@ impl VigilApp {
         let scoring = match Pack::load(&config.model_dir) {
             Ok(pack) => {
                 let w = Arc::clone(&wake);
-                match ScoringWorker::spawn(pack, config.score_options.clone(), move || w()) {
+                // The timeline fills while scoring runs.
+                let opts = ScoreOptions {
+                    provisional: true,
+                    ..config.score_options.clone()
+                };
+                match ScoringWorker::spawn(pack, opts, move || w()) {
                     Ok(s) => Some(s),
                     Err(e) => {
                         errors.push(format!("cannot start the scoring thread: {e}"));
@@ -462,6 +513,11 @@ impl VigilApp {
         );
         for f in &mut self.files {
             f.peaks = find_peaks(&f.spans, &f.scores, t, g, m);
+            f.moments = if f.peaks.is_empty() {
+                top_moments(&f.spans, &f.scores, TOP_MOMENTS)
+            } else {
+                Vec::new()
+            };
         }
     }
 
@@ -483,6 +539,18 @@ impl VigilApp {
                 continue;
             };
             match e {
+                ScoreEvent::Progress {
+                    progress: Progress::Provisional(p),
+                    ..
+                } => {
+                    let first = self.files[i].provisional.is_none();
+                    self.files[i].set_provisional(&p);
+                    if first && self.selected == Some(i) {
+                        let d = self.files[i].duration_s().unwrap_or(1.0);
+                        self.timeline = TimelineView::fit(d);
+                    }
+                    self.recompute_peaks();
+                }
                 ScoreEvent::Progress { progress, .. } => {
                     let f = &mut self.files[i];
                     f.status = match (progress, &f.status) {
@@ -518,7 +586,7 @@ impl VigilApp {
                             provider: provider.clone(),
                             started: *started,
                         },
-                        (Progress::Clips { .. }, s) => s.clone(),
+                        (Progress::Clips { .. } | Progress::Provisional(_), s) => s.clone(),
                     };
                 }
                 ScoreEvent::Done { report, .. } => {
@@ -633,8 +701,12 @@ impl VigilApp {
                     self.player.seek(t);
                 }
             }
-            Command::JumpToPeak(i) => {
-                if let Some(p) = self.current().and_then(|f| f.peaks.get(i)) {
+            Command::JumpToPeak(i) | Command::JumpToMoment(i) => {
+                let list = |f: &FileView| match c {
+                    Command::JumpToPeak(_) => f.peaks.get(i).cloned(),
+                    _ => f.moments.get(i).cloned(),
+                };
+                if let Some(p) = self.current().and_then(list) {
                     let t = p.start_s;
                     self.player.playing = false;
                     self.player.seek(t);
@@ -1225,6 +1297,14 @@ impl VigilApp {
             });
             return;
         };
+        if let (None, Some(stage)) = (&f.report, f.provisional) {
+            ui.label(
+                egui::RichText::new(format!(
+                    "Provisional scores ({stage}, calibrated on the footage scored so far): they change as scoring goes on and are replaced by the final ones"
+                ))
+                .color(egui::Color32::from_rgb(230, 160, 40)),
+            );
+        }
         let flagged: Vec<(f64, f64)> = f.peaks.iter().map(|p| (p.start_s, p.end_s)).collect();
         let marks: Vec<(f64, f64, bool)> = f
             .report

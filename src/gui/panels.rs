@@ -1,7 +1,7 @@
 //! The panels. Each draws from the app's state and pushes [`Command`]s; none mutates state
 //! (the mark dialog's text fields edit the draft, which is the dialog's own state).
 
-use super::app::{Command, FileStatus, VigilApp};
+use super::app::{Command, FileStatus, FileView, VigilApp};
 use super::player::SPEEDS;
 use crate::case::MarkKind;
 use crate::pipeline::format_hms;
@@ -135,6 +135,14 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
     ui.separator();
     let Some(f) = app.current() else { return };
     ui.heading("Flagged spans");
+    if let (None, Some(stage)) = (&f.report, f.provisional) {
+        ui.label(format!(
+            "{} provisional span{} (score ≥ {}, {stage}); export when scoring has finished",
+            f.peaks.len(),
+            if f.peaks.len() == 1 { "" } else { "s" },
+            threshold_text(app.case.threshold)
+        ));
+    }
     if f.report.is_some() {
         ui.horizontal(|ui| {
             ui.label(format!(
@@ -175,7 +183,7 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
                     let here = app.player.position_s >= p.start_s - 1e-6
                         && app.player.position_s <= p.end_s;
                     if ui
-                        .small_button("Export")
+                        .add_enabled(f.report.is_some(), egui::Button::new("Export").small())
                         .accessible_name(format!("Export span {}", rank + 1))
                         .on_hover_text("Cut this span losslessly into an evidence folder")
                         .clicked()
@@ -200,6 +208,12 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
                 }
             });
         });
+    if (f.report.is_some() || f.provisional.is_some())
+        && f.peaks.is_empty()
+        && !f.moments.is_empty()
+    {
+        moments_ui(ui, app, f, out);
+    }
     ui.separator();
     ui.heading("Marks");
     ui.horizontal(|ui| {
@@ -532,6 +546,46 @@ pub fn mark_dialog_ui(ctx: &egui::Context, app: &mut VigilApp, out: &mut Vec<Com
                 }
             });
         });
+}
+
+/// Nothing reached the threshold: the highest moments, so that the analyst still knows where
+/// to look first (the command line prints the same list).
+fn moments_ui(ui: &mut egui::Ui, app: &VigilApp, f: &FileView, out: &mut Vec<Command>) {
+    ui.label(
+        egui::RichText::new(format!(
+            "Nothing reaches {}. Highest moments:",
+            threshold_text(app.case.threshold)
+        ))
+        .weak(),
+    );
+    egui::Grid::new("moments-grid").striped(true).show(ui, |ui| {
+        for (rank, m) in f.moments.iter().enumerate() {
+            let hint = f
+                .report
+                .as_ref()
+                .and_then(|r| r.clips.get(m.peak_clip as usize))
+                .and_then(|c| c.top_actions.first())
+                .map(|a| format!("{} {:.2}", a.label, a.p))
+                .unwrap_or_default();
+            let here =
+                app.player.position_s >= m.start_s - 1e-6 && app.player.position_s <= m.end_s;
+            let text = format!("{:>2}. {}  {:.2}", rank + 1, format_hms(m.start_s), m.score);
+            if ui
+                .selectable_label(here, text)
+                .on_hover_text(format!(
+                    "{} – {}, score {:.2} (below the threshold)\nKinetics hint (not a finding): {hint}",
+                    format_hms(m.start_s),
+                    format_hms(m.end_s),
+                    m.score
+                ))
+                .clicked()
+            {
+                out.push(Command::JumpToMoment(rank));
+            }
+            ui.label(egui::RichText::new(hint).weak().small());
+            ui.end_row();
+        }
+    });
 }
 
 /// The settings window: analyst name and export folder.

@@ -38,7 +38,8 @@ use super::novelty::{
 };
 use super::report::{CascadeSummary, Pass, ScorerSummary};
 use super::run::{
-    DecodePlan, Progress, ScoreOptions, Scored, completion_record, open_sessions, run_threads,
+    DecodePlan, Progress, Provisional, ProvisionalRule, ScoreOptions, Scored, completion_record,
+    open_sessions, run_threads,
 };
 use crate::base::float::flush_denormals;
 use crate::case::sha256_file;
@@ -227,6 +228,7 @@ pub(super) fn score_cascade(
         coarse_spec,
         caches.coarse.as_ref(),
         opts,
+        opts.provisional.then_some(params),
         cancelled,
         progress,
         &mut ran,
@@ -245,6 +247,16 @@ pub(super) fn score_cascade(
     let (coarse_scores, coarse_matches) =
         novelty_scores_with_neighbours(&flat, dim, clip_s, params, MATCHES);
     drop(flat);
+    if opts.provisional {
+        // The timeline shows the coarse scores while the refine runs.
+        progress(Progress::Provisional(std::sync::Arc::new(Provisional {
+            stage: "coarse scores",
+            clips: (0..n as u64).collect(),
+            scores: coarse_scores.scores.clone(),
+            clip_s,
+            footage_s: coarse.record.duration_s,
+        })));
+    }
 
     // 2. Candidates and anchors; the clips scored at full resolution (those, and the clips
     // whose features they carry); the clips the full network must run on (the features of
@@ -602,6 +614,7 @@ fn coarse_pass(
     spec: &ExtractorSpec,
     cache: Option<&FeatureCache>,
     opts: &ScoreOptions,
+    provisional: Option<&NoveltyParams>,
     cancelled: &(dyn Fn() -> bool + Sync),
     progress: &mut dyn FnMut(Progress),
     ran: &mut RunState,
@@ -659,6 +672,12 @@ fn coarse_pass(
         cached: &cached,
         gate: Some(params),
         runs: None,
+        provisional: provisional.map(|p| ProvisionalRule {
+            params: p,
+            stage: "coarse pass",
+            dim: spec.features.dim,
+            footage_s: info.duration_s.unwrap_or(0.0),
+        }),
     };
     let t = Instant::now();
     let mut computed = 0;
@@ -775,6 +794,7 @@ fn refine_pass(
         cached: &cached,
         gate: None,
         runs: seek.is_some().then_some(&runs[..]),
+        provisional: None,
     };
     let t = Instant::now();
     let mut computed = 0;

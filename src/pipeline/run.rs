@@ -30,7 +30,7 @@ use ffmpeg_next as ff;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How to score.
 #[derive(Debug, Clone)]
@@ -60,6 +60,9 @@ pub struct ScoreOptions {
     /// network on candidates; `pipeline::cascade`) when the pack has a coarse extractor. False:
     /// every clip through the full network.
     pub cascade: bool,
+    /// Report provisional scores while scoring runs ([`Progress::Provisional`]; the novelty
+    /// scorer only): the review app's timeline fills as batches finish.
+    pub provisional: bool,
 }
 
 impl Default for ScoreOptions {
@@ -76,6 +79,7 @@ impl Default for ScoreOptions {
             cache_only: false,
             scorer: None,
             cascade: true,
+            provisional: false,
         }
     }
 }
@@ -138,6 +142,73 @@ pub enum Progress {
         /// Seconds of footage done.
         video_s: f64,
     },
+    /// Scores of the clips done so far, calibrated on them alone: for a timeline that fills
+    /// while scoring runs. They change as more footage comes in and are replaced by the
+    /// report's; never evidence.
+    Provisional(std::sync::Arc<Provisional>),
+}
+
+/// Provisional scores (see [`Progress::Provisional`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provisional {
+    /// What they come from: `full pass` (full-resolution features so far) or `coarse pass` /
+    /// `coarse scores` (the cascade's coarse features, before the refine).
+    pub stage: &'static str,
+    /// Clips scored, ascending.
+    pub clips: Vec<u64>,
+    /// Their scores.
+    pub scores: Vec<f32>,
+    /// Nominal clip length: clip `i` starts at `i × clip_s`.
+    pub clip_s: f64,
+    /// The footage's length as the container gives it (or the last clip's end).
+    pub footage_s: f64,
+}
+
+/// Provisional scores are recomputed at most this often (seconds), and never taking more
+/// than a tenth of the time between two (the novelty step grows with the clips seen).
+const PROVISIONAL_EVERY_S: f64 = 4.0;
+/// Fewer clips than this and provisional scores would say nothing.
+const PROVISIONAL_MIN_CLIPS: usize = 16;
+
+/// What `run_threads` needs to report provisional scores.
+pub(super) struct ProvisionalRule<'a> {
+    pub params: &'a crate::model::NoveltyParams,
+    pub stage: &'static str,
+    pub dim: usize,
+    pub footage_s: f64,
+}
+
+/// Novelty on every clip with features so far (reused clips carry their reference's).
+pub(super) fn provisional_scores(
+    outputs: &BTreeMap<u64, ClipOutput>,
+    reused: &[(u64, u64)],
+    rule: &ProvisionalRule<'_>,
+    clip_s: f64,
+) -> Option<Provisional> {
+    let mut src: BTreeMap<u64, u64> = outputs.keys().map(|&k| (k, k)).collect();
+    src.extend(
+        reused
+            .iter()
+            .filter(|(_, r)| outputs.contains_key(r))
+            .copied(),
+    );
+    if src.len() < PROVISIONAL_MIN_CLIPS {
+        return None;
+    }
+    let mut flat = Vec::with_capacity(src.len() * rule.dim);
+    for s in src.values() {
+        flat.extend_from_slice(&outputs.get(s)?.features);
+    }
+    let out = novelty_scores(&flat, rule.dim, clip_s, rule.params);
+    let clips: Vec<u64> = src.keys().copied().collect();
+    let last_end = clips.last().map_or(0.0, |&c| (c + 1) as f64 * clip_s);
+    Some(Provisional {
+        stage: rule.stage,
+        clips,
+        scores: out.scores,
+        clip_s,
+        footage_s: rule.footage_s.max(last_end),
+    })
 }
 
 /// Clips of one inference call, with their pixels (T×H×W×3 bytes each, concatenated).
@@ -167,6 +238,8 @@ pub(super) struct DecodePlan<'a> {
     /// The summary's spans then cover the runs only, with frame numbers counted from each
     /// seek; the caller keeps the spans of a sequential pass.
     pub runs: Option<&'a [(u64, u64)]>,
+    /// Report provisional scores as batches finish (computed on the receiving thread).
+    pub provisional: Option<ProvisionalRule<'a>>,
 }
 
 /// Seconds decoded ahead of a run's first clip after a seek (the seek lands on the keyframe
@@ -269,7 +342,11 @@ fn full_pass(
         ScorerSpec::MilHead(h) => Some(HeadSession::new(&pack.dir.join(&h.file), h.input_dim)?),
         ScorerSpec::Novelty(_) => None,
     };
-    let got = extract_clip_features(path, pack, opts, cancelled, progress)?;
+    let provisional = match spec {
+        ScorerSpec::Novelty(p) if opts.provisional => Some(p),
+        _ => None,
+    };
+    let got = clip_features(path, pack, opts, provisional, cancelled, progress)?;
     let ClipFeatures {
         info,
         sha256,
@@ -473,6 +550,18 @@ pub fn extract_clip_features(
     cancelled: &(dyn Fn() -> bool + Sync),
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ClipFeatures, PipelineError> {
+    clip_features(path, pack, opts, None, cancelled, progress)
+}
+
+/// [`extract_clip_features`], with provisional novelty scores under `provisional`.
+fn clip_features(
+    path: &Path,
+    pack: &Pack,
+    opts: &ScoreOptions,
+    provisional: Option<&crate::model::NoveltyParams>,
+    cancelled: &(dyn Fn() -> bool + Sync),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ClipFeatures, PipelineError> {
     let (input, info) = open_video(path)?;
     progress(Progress::Hashing);
     let sha256 = sha256_file(path).map_err(|source| VideoError::Io {
@@ -545,6 +634,12 @@ pub fn extract_clip_features(
                 cached: &cached,
                 gate: None,
                 runs: None,
+                provisional: provisional.map(|params| ProvisionalRule {
+                    params,
+                    stage: "full pass",
+                    dim,
+                    footage_s: info.duration_s.unwrap_or(0.0),
+                }),
             };
             let summary = run_threads(
                 input,
@@ -741,7 +836,20 @@ pub(super) fn run_threads(
         let mut failure = None;
         let mut reused = Vec::new();
         let mut done = plan.cached.len() as u64;
+        let mut next_provisional = Instant::now() + Duration::from_secs_f64(PROVISIONAL_EVERY_S);
         for msg in res_rx.iter() {
+            if let Some(rule) = &plan.provisional
+                && failure.is_none()
+                && Instant::now() >= next_provisional
+            {
+                let t = Instant::now();
+                if let Some(p) = provisional_scores(outputs, &reused, rule, clip_s) {
+                    progress(Progress::Provisional(std::sync::Arc::new(p)));
+                }
+                let cost = t.elapsed().as_secs_f64();
+                next_provisional =
+                    Instant::now() + Duration::from_secs_f64(PROVISIONAL_EVERY_S.max(9.0 * cost));
+            }
             match msg {
                 WorkerMsg::Reused(clips) => {
                     done += clips.len() as u64;
