@@ -173,13 +173,7 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
                         p.end_s - p.start_s,
                         p.score
                     );
-                    let hint = f
-                        .report
-                        .as_ref()
-                        .and_then(|r| r.clips.get(p.peak_clip as usize))
-                        .and_then(|c| c.top_actions.first())
-                        .map(|a| format!("{} {:.2}", a.label, a.p))
-                        .unwrap_or_default();
+                    let hint = top_hint(f, p.peak_clip);
                     let here = app.player.position_s >= p.start_s - 1e-6
                         && app.player.position_s <= p.end_s;
                     if ui
@@ -548,6 +542,16 @@ pub fn mark_dialog_ui(ctx: &egui::Context, app: &mut VigilApp, out: &mut Vec<Com
         });
 }
 
+/// The clip's most probable Kinetics action with its probability, once the report is in.
+fn top_hint(f: &FileView, clip: u64) -> String {
+    f.report
+        .as_ref()
+        .and_then(|r| r.clips.get(clip as usize))
+        .and_then(|c| c.top_actions.first())
+        .map(|a| format!("{} {:.2}", a.label, a.p))
+        .unwrap_or_default()
+}
+
 /// Nothing reached the threshold: the highest moments, so that the analyst still knows where
 /// to look first (the command line prints the same list).
 fn moments_ui(ui: &mut egui::Ui, app: &VigilApp, f: &FileView, out: &mut Vec<Command>) {
@@ -560,13 +564,7 @@ fn moments_ui(ui: &mut egui::Ui, app: &VigilApp, f: &FileView, out: &mut Vec<Com
     );
     egui::Grid::new("moments-grid").striped(true).show(ui, |ui| {
         for (rank, m) in f.moments.iter().enumerate() {
-            let hint = f
-                .report
-                .as_ref()
-                .and_then(|r| r.clips.get(m.peak_clip as usize))
-                .and_then(|c| c.top_actions.first())
-                .map(|a| format!("{} {:.2}", a.label, a.p))
-                .unwrap_or_default();
+            let hint = top_hint(f, m.peak_clip);
             let here =
                 app.player.position_s >= m.start_s - 1e-6 && app.player.position_s <= m.end_s;
             let text = format!("{:>2}. {}  {:.2}", rank + 1, format_hms(m.start_s), m.score);

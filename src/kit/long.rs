@@ -153,20 +153,8 @@ fn validate(cfg: &LongConfig, out: &Path) -> Result<(), KitError> {
             cfg.minutes
         ));
     }
-    if cfg.width < 32 || cfg.height < 32 || cfg.width > 4096 || cfg.height > 4096 {
-        return bad(format!(
-            "frame size {}x{} is outside 32..4096",
-            cfg.width, cfg.height
-        ));
-    }
-    if !cfg.width.is_multiple_of(2) || !cfg.height.is_multiple_of(2) {
-        return bad(format!(
-            "frame size {}x{} must be even",
-            cfg.width, cfg.height
-        ));
-    }
-    if cfg.fps == 0 || cfg.fps > 240 {
-        return bad(format!("fps {} is outside 1..240", cfg.fps));
+    if let Some(reason) = super::frame_problem(cfg.width, cfg.height, cfg.fps) {
+        return bad(reason);
     }
     Ok(())
 }

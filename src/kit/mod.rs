@@ -225,6 +225,21 @@ fn video_seed(seed: u64, name: &str) -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// What is wrong with a frame size and rate for the encoder, if anything (the kit and the long
+/// scenes share the rule).
+fn frame_problem(width: u32, height: u32, fps: u32) -> Option<String> {
+    if width < 32 || height < 32 || width > 4096 || height > 4096 {
+        return Some(format!("frame size {width}x{height} is outside 32..4096"));
+    }
+    if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
+        return Some(format!("frame size {width}x{height} must be even"));
+    }
+    if fps == 0 || fps > 240 {
+        return Some(format!("fps {fps} is outside 1..240"));
+    }
+    None
+}
+
 fn validate(cfg: &KitConfig, out: &Path) -> Result<(), KitError> {
     let bad = |reason: String| {
         Err(KitError::Config {
@@ -232,20 +247,8 @@ fn validate(cfg: &KitConfig, out: &Path) -> Result<(), KitError> {
             reason,
         })
     };
-    if cfg.width < 32 || cfg.height < 32 || cfg.width > 4096 || cfg.height > 4096 {
-        return bad(format!(
-            "frame size {}x{} is outside 32..4096",
-            cfg.width, cfg.height
-        ));
-    }
-    if !cfg.width.is_multiple_of(2) || !cfg.height.is_multiple_of(2) {
-        return bad(format!(
-            "frame size {}x{} must be even",
-            cfg.width, cfg.height
-        ));
-    }
-    if cfg.fps == 0 || cfg.fps > 240 {
-        return bad(format!("fps {} is outside 1..240", cfg.fps));
+    if let Some(reason) = frame_problem(cfg.width, cfg.height, cfg.fps) {
+        return bad(reason);
     }
     if !(cfg.min_s.is_finite()
         && cfg.max_s.is_finite()
