@@ -77,7 +77,7 @@ demo: build models $(DEMO_CLIP)
 test: export VIGIL_TEST_PACK = $(CURDIR)/$(TEST_PACK)
 test: $(SETUP) $(TEST_PACK)/manifest.json
 	$(STAGE) "test: build" $(CARGO) test --release --locked --no-run
-	$(STAGE) "test: run" $(CARGO) test --release --locked
+	$(STAGE) "test: run" $(CARGO) test --release --locked --no-fail-fast
 
 # The README's picture of the review app (Xvfb + Mesa; installs them if missing).
 screenshot: build models $(DEMO_CLIP)

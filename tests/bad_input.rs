@@ -78,7 +78,11 @@ fn missing_empty_random_and_text_files() {
         EXIT_FOOTAGE,
         "not a video file (FFmpeg read it as 'tty'",
     );
-    rejects(dir.path(), EXIT_FOOTAGE, "is a folder");
+    // A folder stands for the videos in it (`vigil score DIR`); one with none is an error.
+    let empty = dir.path().join("empty-folder");
+    std::fs::create_dir(&empty).unwrap();
+    write(&empty, "notes.txt", text.as_bytes());
+    rejects(&empty, EXIT_FOOTAGE, "no video files in this folder");
 }
 
 #[test]
