@@ -10,9 +10,12 @@
 //! 2. **Candidates.** The novelty scorer runs on the coarse features. A clip is a candidate
 //!    when its coarse score reaches [`CANDIDATE_SCORE`] (or half the flag threshold, if that is
 //!    lower), or it is among the [`TOP_CANDIDATES`] highest; each candidate brings its
-//!    [`NEIGHBOURS`] clips either side. An even sample of the footage, [`anchors`] (one clip in
-//!    [`ANCHOR_EVERY`], at least [`MIN_ANCHORS`]), is added: the full-resolution scores need a
-//!    picture of what is normal here at full resolution, and the sample gives it.
+//!    [`NEIGHBOURS`] clips either side. Every clip the gate passed is a candidate too, up to
+//!    [`CHANGED_SHARE`] of the footage (the highest-scoring ones beyond that): on a quiet camera
+//!    a change is rare and the coarse network can miss what it is. An even sample of the
+//!    footage, [`anchors`] (one clip in [`ANCHOR_EVERY`], at least [`MIN_ANCHORS`]), is added:
+//!    the full-resolution scores need a picture of what is normal here at full resolution, and
+//!    the sample gives it.
 //! 3. **Refine.** The full network runs on the candidates and anchors (a reused clip sends its
 //!    reference instead), and on each one's [`MATCHES`] most similar clips by coarse features,
 //!    so that its nearest neighbours at full resolution are there to be found. Their novelty
@@ -61,6 +64,12 @@ pub const TOP_CANDIDATES: usize = 8;
 /// Clips either side of a candidate that are refined with it (1.07 s at 0.533 s a clip), so
 /// that a flagged span's edges are decided at full resolution.
 pub const NEIGHBOURS: u64 = 2;
+/// Every clip the change gate passed is a candidate while they are at most this share of the
+/// footage (on busier footage, the highest-scoring that many): on a quiet camera a change is
+/// rare, and the coarse network can miss what it is. Measured on the long quiet scene, a person
+/// falling scored 0.01–0.08 at coarse resolution, far below [`CANDIDATE_SCORE`], and was
+/// flagged at full resolution; the changes there are 4 % of the clips.
+pub const CHANGED_SHARE: f64 = 0.05;
 /// One anchor per this many clips (about 27 s of footage).
 pub const ANCHOR_EVERY: usize = 50;
 /// At least this many anchors (all clips, when there are fewer).
@@ -143,8 +152,9 @@ pub(super) fn feature_sources(clips: usize, reused: &[(u64, u64)]) -> Vec<u64> {
     src
 }
 
-/// The candidate rule (module documentation, step 2): clip indices, ascending.
-pub(super) fn candidates(coarse_scores: &[f32], threshold: f32) -> BTreeSet<u64> {
+/// The candidate rule (module documentation, step 2): clip indices, ascending. `changed` are
+/// the clips the gate sent through the coarse network (ascending).
+pub(super) fn candidates(coarse_scores: &[f32], threshold: f32, changed: &[u64]) -> BTreeSet<u64> {
     let floor = CANDIDATE_SCORE.min(threshold * 0.5);
     let n = coarse_scores.len() as u64;
     let mut order: Vec<u64> = (0..n).collect();
@@ -164,6 +174,16 @@ pub(super) fn candidates(coarse_scores: &[f32], threshold: f32) -> BTreeSet<u64>
             out.insert(j);
         }
     }
+    // The changes themselves, within a budget: the highest-scoring [`CHANGED_SHARE`] of the
+    // footage's clips among those the gate passed (all of them on quiet footage).
+    let budget = (CHANGED_SHARE * n as f64).ceil() as usize;
+    let mut changed: Vec<u64> = changed.iter().copied().filter(|&c| c < n).collect();
+    changed.sort_by(|&a, &b| {
+        coarse_scores[b as usize]
+            .total_cmp(&coarse_scores[a as usize])
+            .then(a.cmp(&b))
+    });
+    out.extend(changed.into_iter().take(budget));
     out
 }
 
@@ -215,6 +235,9 @@ pub(super) fn score_cascade(
         path: path.to_path_buf(),
         source,
     })?;
+    progress(Progress::Hashed {
+        sha256: sha256.clone(),
+    });
     let dim = full_spec.features.dim;
     let caches = open_caches(pack, coarse_spec, opts, &sha256, dim)?;
     let mut ran = RunState::default();
@@ -261,7 +284,8 @@ pub(super) fn score_cascade(
     // 2. Candidates and anchors; the clips scored at full resolution (those, and the clips
     // whose features they carry); the clips the full network must run on (the features of
     // those, and of their coarse matches).
-    let cand = candidates(&coarse_scores.scores, opts.threshold);
+    let changed: Vec<u64> = (0..n as u64).filter(|&i| src[i as usize] == i).collect();
+    let cand = candidates(&coarse_scores.scores, opts.threshold, &changed);
     let anchor_clips = anchors(n);
     let mut queries: BTreeSet<u64> = cand.iter().chain(&anchor_clips).copied().collect();
     queries.extend(queries.iter().map(|&q| src[q as usize]).collect::<Vec<_>>());
@@ -419,6 +443,7 @@ pub(super) fn score_cascade(
         scores,
         tops,
         passes,
+        coarse_scores: coarse_scores.scores.clone(),
         summary,
         device,
         device_note,
@@ -870,7 +895,7 @@ mod tests {
         let mut s = vec![0.01f32; 100];
         s[50] = 0.9; // a flag
         s[20] = 0.15; // the upper tail
-        let c = candidates(&s, 0.5);
+        let c = candidates(&s, 0.5, &[]);
         for i in 48..=52 {
             assert!(c.contains(&i), "{i}");
         }
@@ -882,13 +907,38 @@ mod tests {
         for (k, i) in (80..90).enumerate() {
             s[i] = 0.08 - 0.001 * k as f32;
         }
-        let c = candidates(&s, 0.5);
+        let c = candidates(&s, 0.5, &[]);
         assert!(c.contains(&78) && c.contains(&87));
         assert!(!c.contains(&88) && !c.contains(&0) && !c.contains(&30));
         // A low threshold lowers the candidate level with it.
         s[70] = 0.06;
-        assert!(!candidates(&s, 0.5).contains(&70));
-        assert!(candidates(&s, 0.1).contains(&70));
+        assert!(!candidates(&s, 0.5, &[]).contains(&70));
+        assert!(candidates(&s, 0.1, &[]).contains(&70));
+    }
+
+    #[test]
+    fn changes_are_candidates_within_a_budget() {
+        // The top 8 (always candidates, with neighbours) are at 90..98.
+        let mut s = vec![0.01f32; 100];
+        for v in &mut s[90..98] {
+            *v = 0.05;
+        }
+        // Few changes: all of them, however low their coarse score, without neighbours.
+        let c = candidates(&s, 0.5, &[3, 40, 41]);
+        assert!(c.contains(&3) && c.contains(&40) && c.contains(&41));
+        assert!(!c.contains(&2) && !c.contains(&39));
+        // Many: the highest-scoring 5 % of the footage's clips.
+        let mut s = vec![0.01f32; 100];
+        let changed: Vec<u64> = (30..60).collect();
+        for (k, &i) in changed.iter().enumerate() {
+            s[i as usize] = 0.01 + 0.001 * k as f32;
+        }
+        let c = candidates(&s, 0.5, &changed);
+        for i in 55..60 {
+            assert!(c.contains(&i), "{i}");
+        }
+        // (52..60 are also the top 8, with neighbours 50..62.)
+        assert_eq!(c.iter().filter(|&&i| i < 50).count(), 0, "{c:?}");
     }
 
     #[test]

@@ -184,6 +184,11 @@ pub struct ClipScore {
     /// Which pass produced the features behind the score and hints.
     #[serde(default)]
     pub pass: Pass,
+    /// A cascaded clip refined at full resolution (`pass: full`): the coarse score that made
+    /// it a candidate (or not; anchors and matches are refined whatever it was), so that a
+    /// reviewer can see what the coarse pass saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coarse_score: Option<f32>,
 }
 
 /// A flagged span.

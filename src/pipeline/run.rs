@@ -120,6 +120,12 @@ pub struct ClipFeatures {
 pub enum Progress {
     /// The file is being hashed (SHA-256) to find its cache.
     Hashing,
+    /// The file's SHA-256, known before scoring starts: the app lets the analyst mark the
+    /// footage from then on (a mark is bound to the hash).
+    Hashed {
+        /// Lowercase hex.
+        sha256: String,
+    },
     /// Decoding and inference have started.
     Started {
         /// Which pass: `full pass`, `coarse pass` or `refine`.
@@ -317,6 +323,8 @@ pub(super) struct Scored {
     pub scores: Vec<f32>,
     pub tops: Vec<Vec<(u32, f32)>>,
     pub passes: Vec<Pass>,
+    /// The cascade's coarse score of each clip (empty for the full pass).
+    pub coarse_scores: Vec<f32>,
     pub summary: ScorerSummary,
     pub device: String,
     pub device_note: Option<String>,
@@ -394,6 +402,7 @@ fn full_pass(
     };
     let passes = vec![Pass::Full; scores.len()];
     Ok(Scored {
+        coarse_scores: Vec::new(),
         info,
         sha256,
         record,
@@ -436,6 +445,7 @@ fn assemble_report(
         infer_s,
         cache_dir,
         cascade,
+        coarse_scores,
     } = scored;
     let contract = &pack.manifest.extractor.input;
     let scores = &scores;
@@ -445,7 +455,8 @@ fn assemble_report(
         .zip(scores)
         .zip(&tops)
         .zip(&passes)
-        .map(|(((s, &score), top), &pass)| ClipScore {
+        .enumerate()
+        .map(|(i, (((s, &score), top), &pass))| ClipScore {
             index: s.index,
             start_s: s.start_s,
             end_s: s.end_s,
@@ -467,6 +478,9 @@ fn assemble_report(
                 })
                 .collect(),
             pass,
+            coarse_score: (pass == Pass::Full)
+                .then(|| coarse_scores.get(i).copied())
+                .flatten(),
         })
         .collect();
     let peaks = find_peaks(
@@ -568,6 +582,9 @@ fn clip_features(
         path: path.to_path_buf(),
         source,
     })?;
+    progress(Progress::Hashed {
+        sha256: sha256.clone(),
+    });
     let contract = &pack.manifest.extractor.input;
     let dim = pack.manifest.extractor.features.dim;
     let clip_s = f64::from(contract.frames) / contract.frame_rate;
