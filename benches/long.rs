@@ -21,7 +21,8 @@
 //! does not fail on them: timings are not pass/fail.
 //!
 //! Environment: `VIGIL_LONG_KIT` (default `.deps/long-kit-60`, what `make bench-long` renders), `VIGIL_BENCH_PACK` (default
-//! `models/i3d-k400`), `VIGIL_LONG_SCENES` (comma list, default both), `VIGIL_LONG_FULL=0`
+//! `models/i3d-k400`), `VIGIL_LONG_SCENES` (comma list, default both; `none` runs only the
+//! novelty step and needs no kit), `VIGIL_LONG_FULL=0`
 //! skips the full-pass runs (their numbers are then missing), `VIGIL_NOVELTY_HOURS` (24),
 //! `VIGIL_BIN` (the `vigil` to run; default the one cargo built with the bench, which a
 //! rebuild during a long run would replace).
@@ -296,10 +297,22 @@ fn main() {
     let kit = env_path("VIGIL_LONG_KIT", ".deps/long-kit-60");
     let pack = env_path("VIGIL_BENCH_PACK", "models/i3d-k400");
     let full = std::env::var("VIGIL_LONG_FULL").map_or(true, |v| v != "0");
+    let scenes = std::env::var("VIGIL_LONG_SCENES").ok();
+    if scenes.as_deref() != Some("none") {
+        bench_scenes(&kit, &pack, full, scenes.as_deref());
+    }
+    let hours: f64 = std::env::var("VIGIL_NOVELTY_HOURS")
+        .ok()
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(24.0);
+    bench_novelty(hours, &pack);
+}
+
+/// Every scene of the kit, or those whose names end in one of `scenes` (comma-separated).
+fn bench_scenes(kit: &Path, pack: &Path, full: bool, scenes: Option<&str>) {
     let summary: LongSummary =
         serde_json::from_slice(&std::fs::read(kit.join("long.json")).unwrap()).unwrap();
     let truth = read_annotations(&kit.join("annotations.txt")).unwrap();
-    let scenes = std::env::var("VIGIL_LONG_SCENES").ok();
     println!(
         "long-footage bench: kit {} (seed {}, {} min per scene), pack {}",
         kit.display(),
@@ -308,21 +321,13 @@ fn main() {
         pack.display()
     );
     for v in &summary.videos {
-        if scenes
-            .as_deref()
-            .is_some_and(|s| !s.split(',').any(|x| v.name.ends_with(x.trim())))
-        {
+        if scenes.is_some_and(|s| !s.split(',').any(|x| v.name.ends_with(x.trim()))) {
             continue;
         }
         let t = truth
             .iter()
             .find(|a| a.stem() == v.name)
             .expect("annotations name every long scene");
-        bench_scene(v, &kit, &pack, t, full);
+        bench_scene(v, kit, pack, t, full);
     }
-    let hours: f64 = std::env::var("VIGIL_NOVELTY_HOURS")
-        .ok()
-        .and_then(|h| h.parse().ok())
-        .unwrap_or(24.0);
-    bench_novelty(hours, &pack);
 }

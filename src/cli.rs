@@ -309,10 +309,11 @@ pub struct OpenArgs {
     /// Scorer to review with when the pack has several (`novelty`, `mil_head`).
     #[arg(long, value_name = "KIND")]
     pub scorer: Option<String>,
-    /// Score by the cascade (`on`, the default) or send every clip through the full network
-    /// (`off`); see `vigil score --help`.
-    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
-    pub cascade: OnOff,
+    /// Score by the cascade (`on`) or send every clip through the full network (`off`) in
+    /// this session; default: the app's setting (Settings…, on unless changed). See
+    /// `vigil score --help`.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub cascade: Option<OnOff>,
 }
 
 /// Hardware choice on the command line.

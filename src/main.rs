@@ -61,7 +61,7 @@ fn main() -> ExitCode {
             device: DeviceArg::Auto,
             cache_dir: None,
             scorer: None,
-            cascade: cli::OnOff::On,
+            cascade: None,
         }),
     };
     ExitCode::from(code)
@@ -242,6 +242,12 @@ fn open(args: OpenArgs) -> u8 {
         eprintln!("vigil: error: {e}");
         return EXIT_MODEL;
     }
+    // The app scores by its setting; `--cascade` overrides it for this session (saved only
+    // if the analyst saves the settings).
+    let mut settings = vigil::case::Settings::load();
+    if let Some(c) = args.cascade {
+        settings.cascade = c == cli::OnOff::On;
+    }
     let config = AppConfig {
         files: args.files,
         case_path: args.case,
@@ -250,12 +256,11 @@ fn open(args: OpenArgs) -> u8 {
             device: device_of(args.device),
             cache_root: args.cache_dir.or_else(default_cache_root),
             scorer: args.scorer,
-            cascade: args.cascade == cli::OnOff::On,
             ..ScoreOptions::default()
         },
         recent_path: RecentFiles::default_path(),
         autosave_path: vigil::gui::VigilApp::default_autosave_path(),
-        settings: vigil::case::Settings::load(),
+        settings,
         settings_persist: true,
     };
     match vigil::gui::run(config) {
@@ -353,6 +358,7 @@ fn export(args: &ExportArgs) -> u8 {
                 .iter()
                 .map(|c| (c.start_s, c.end_s, c.score))
                 .collect(),
+            provisional: None,
         }),
         throttle,
     };
@@ -598,8 +604,8 @@ fn show_progress(bar: &Meter, p: &Progress, started: Instant, json: bool) {
             bar.set_message(format!("{rate:.2} video-s/s"));
             bar.set_position(*done);
         }
-        // The command line prints final scores only.
-        Progress::Provisional(_) => {}
+        // The command line prints final scores only, and the hash with them.
+        Progress::Provisional(_) | Progress::Hashed { .. } => {}
     }
 }
 

@@ -35,6 +35,7 @@ fn config(files: Vec<PathBuf>, case: Option<PathBuf>, cache: &Path) -> AppConfig
         settings: vigil::case::Settings {
             analyst: "Test Analyst".into(),
             export_dir: Some(cache.join("exports")),
+            ..vigil::case::Settings::default()
         },
         settings_persist: false,
     }
@@ -247,6 +248,58 @@ fn provisional_scores_fill_the_timeline_before_the_end() {
     assert!(h.query_by_label_contains("Provisional scores (").is_none());
 }
 
+/// An analyst does not wait for the end: with provisional scores on screen (here with the
+/// queue paused), a mark can be made and exported, and the export says its scores were
+/// provisional.
+#[test]
+fn marks_and_exports_work_while_scoring_runs() {
+    let (clip, _) = fixture();
+    let fresh = tempdir();
+    let mut h = harness(config(vec![clip.clone()], None, fresh.path()));
+    wait_until(&mut h, "provisional scores", |a| {
+        a.files[0].provisional.is_some() && !a.files[0].scores.is_empty()
+    });
+    h.get_by_label("Pause scoring").click();
+    h.step();
+    wait_until(&mut h, "the pause", |a| a.scoring_now.is_none());
+    assert!(a_report_is_missing(h.state()));
+    assert_eq!(
+        h.state().case.files[0].sha256.as_deref(),
+        Some(sha256(clip).as_str()),
+        "the hash arrives before the scores"
+    );
+    wait_until(&mut h, "the frame table", |a| a.player.info.is_some());
+    h.state_mut().push(vigil::gui::Command::Seek(36.0));
+    h.state_mut().run_commands();
+    h.get_by_label("Mark incident").click();
+    h.run_steps(4);
+    h.get_by_label("Save mark").click();
+    h.run_steps(2);
+    assert_eq!(h.state().case.marks.len(), 1);
+    h.get_by_label("Export mark 1").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the export", |a| {
+        a.exports_running == 0 && !a.notices.is_empty()
+    });
+    let notice = h.state().notices.last().unwrap().clone();
+    assert!(notice.starts_with("Exported 1 clip to "), "{notice}");
+    let folder = PathBuf::from(notice.trim_start_matches("Exported 1 clip to "));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    let stage = h.state().files[0].provisional.unwrap();
+    assert_eq!(manifest["scores_provisional"], stage);
+    assert_eq!(manifest["model"]["id"], "i3d-k400");
+    assert_eq!(manifest["source"]["sha256"], sha256(clip));
+    let report = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(report.contains("The scores were provisional"));
+    assert!(vigil::case::verify_export_dir(&folder).passed());
+    // Resumed, the file finishes and the final scores replace the provisional ones.
+    h.get_by_label("Resume scoring").click();
+    h.step();
+    wait_until(&mut h, "scores", scored);
+    assert!(h.state().files[0].provisional.is_none());
+}
+
 fn a_report_is_missing(app: &VigilApp) -> bool {
     app.files[0].report.is_none()
 }
@@ -278,6 +331,79 @@ fn scoring_runs_in_the_background_with_progress_and_cancel() {
             .count(),
         2
     );
+}
+
+#[test]
+fn the_scoring_queue_pauses_reorders_and_resumes() {
+    let (clip, _) = fixture();
+    let fresh = tempdir();
+    let files = vec![
+        clip.clone(),
+        footage("car-detection.mp4"),
+        footage("people-detection.gif"),
+    ];
+    let mut h = harness(config(files, None, fresh.path()));
+    // One file at a time goes to the scoring thread; the others wait in the app's queue.
+    assert_eq!(h.state().queue, vec![1, 2]);
+    h.get_by_label("Pause scoring").click();
+    h.step();
+    wait_until(&mut h, "the pause", |a| {
+        a.scoring_now.is_none() && a.files[0].status == FileStatus::Queued
+    });
+    // The paused file is first in line again.
+    assert_eq!(h.state().queue, vec![0, 1, 2]);
+    h.get_by_label("Scoring paused · 3 waiting");
+    let still = Instant::now() + Duration::from_millis(800);
+    while Instant::now() < still {
+        h.step();
+        assert!(
+            h.state().scoring_now.is_none(),
+            "nothing starts while paused"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The short GIF goes first.
+    for _ in 0..2 {
+        h.state_mut()
+            .push(vigil::gui::Command::MoveInQueue { file: 2, up: true });
+        h.state_mut().run_commands();
+    }
+    h.step();
+    assert_eq!(h.state().queue, vec![2, 0, 1]);
+    h.get_by_label("Resume scoring").click();
+    h.step();
+    wait_until(&mut h, "the GIF's scores", |a| {
+        a.files[2].status == FileStatus::Ready
+    });
+    assert!(
+        h.state().files[..2]
+            .iter()
+            .all(|f| f.status != FileStatus::Ready),
+        "the GIF was scored first"
+    );
+    wait_until(&mut h, "the next file to start", |a| {
+        a.scoring_now.as_deref() == Some(a.files[0].path.as_path())
+    });
+    assert_eq!(h.state().queue, vec![1]);
+    wait_until(&mut h, "its progress line", |a| {
+        matches!(a.files[0].status, FileStatus::Scoring { .. })
+    });
+    h.get_all_by_label("Cancel").next().unwrap().click();
+    h.step();
+    wait_until(&mut h, "cancellation", |a| a.scoring_now.is_none());
+    assert_eq!(h.state().files[0].status, FileStatus::Cancelled);
+    assert_eq!(h.state().files[1].status, FileStatus::Cancelled);
+    assert!(h.state().queue.is_empty());
+    // A cancelled file can be queued again.
+    h.get_all_by_label("Score again").next().unwrap().click();
+    h.step();
+    assert_eq!(
+        h.state().scoring_now.as_deref(),
+        Some(h.state().files[0].path.as_path())
+    );
+    h.state_mut().push(vigil::gui::Command::CancelScoring);
+    h.state_mut().run_commands();
+    wait_until(&mut h, "the last cancellation", |a| a.scoring_now.is_none());
 }
 
 #[test]

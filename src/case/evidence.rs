@@ -69,6 +69,10 @@ pub struct ScoresContext {
     pub threshold: f32,
     /// Clip (start, end, score) of the whole footage.
     pub clips: Vec<(f64, f64, f32)>,
+    /// Set when the export was made while scoring ran: where the provisional scores came
+    /// from (e.g. `coarse scores`). The manifest and the report say so, since the final
+    /// scores may differ.
+    pub provisional: Option<String>,
 }
 
 /// What to export, and where.
@@ -225,6 +229,9 @@ pub struct ExportManifest {
     pub model: Option<ModelRecord>,
     /// Threshold, if scored.
     pub threshold: Option<f32>,
+    /// Set when the scores were provisional (exported while scoring ran): their source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores_provisional: Option<String>,
     /// The clips.
     pub clips: Vec<ClipRecord>,
 }
@@ -492,6 +499,7 @@ fn build(
             manifest_sha256: s.manifest_sha256.clone(),
         }),
         threshold: job.scores.as_ref().map(|s| s.threshold),
+        scores_provisional: job.scores.as_ref().and_then(|s| s.provisional.clone()),
         clips,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest)

@@ -161,11 +161,16 @@ pub fn report_html(m: &ExportManifest, pictures: &[ClipPictures]) -> String {
     h.push_str("</table>\n");
     match &m.model {
         Some(model) => h.push_str(&format!(
-            "<p>Scores: model pack <code>{}</code> (manifest SHA-256 <code>{}</code>), threshold {}. \
+            "<p>Scores: model pack <code>{}</code> (manifest SHA-256 <code>{}</code>), threshold {}.{} \
              Scores say where footage is unusual; they are not findings.</p>\n",
             esc(&model.id),
             esc(&model.manifest_sha256),
-            m.threshold.map_or_else(|| "–".to_string(), |t| format!("{t:.2}"))
+            m.threshold.map_or_else(|| "–".to_string(), |t| format!("{t:.2}")),
+            m.scores_provisional.as_ref().map_or_else(String::new, |stage| format!(
+                " <strong>The scores were provisional</strong> ({}): this export was made while \
+                 scoring ran, and the final scores may differ.",
+                esc(stage)
+            ))
         )),
         None => h.push_str("<p>The footage was not scored before this export.</p>\n"),
     }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// User settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// Name recorded in export manifests.
@@ -13,6 +13,20 @@ pub struct Settings {
     /// Where the app puts exports (default: an `exports` folder beside the case file, or in
     /// the home folder).
     pub export_dir: Option<PathBuf>,
+    /// The app scores by the cascade (`pipeline::cascade`; on by default, as `vigil score`);
+    /// off sends every clip through the full network. Settings files written before this
+    /// existed read as on.
+    pub cascade: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            analyst: String::new(),
+            export_dir: None,
+            cascade: true,
+        }
+    }
 }
 
 impl Settings {
@@ -40,5 +54,19 @@ impl Settings {
         }
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
         super::write_atomic(&p, &json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_from_before_the_cascade_switch_read_as_on() {
+        let s: Settings = serde_json::from_str(r#"{"analyst":"A. Analyst"}"#).unwrap();
+        assert!(s.cascade);
+        assert_eq!(s.analyst, "A. Analyst");
+        let off: Settings = serde_json::from_str(r#"{"cascade":false}"#).unwrap();
+        assert!(!off.cascade);
     }
 }

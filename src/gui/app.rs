@@ -30,14 +30,14 @@ pub struct AppConfig {
     pub case_path: Option<PathBuf>,
     /// The model pack to score with.
     pub model_dir: PathBuf,
-    /// Scoring options (device, cache, …).
+    /// Scoring options (device, cache, …); whether to cascade comes from `settings`, per file.
     pub score_options: ScoreOptions,
     /// Where the recent-files list lives; None keeps it in memory only (tests).
     pub recent_path: Option<PathBuf>,
     /// Where unsaved work goes if the window closes before the case was saved
     /// ([`VigilApp::default_autosave_path`]); None: nowhere.
     pub autosave_path: Option<PathBuf>,
-    /// Analyst name and export folder.
+    /// Analyst name, export folder, cascade on or off.
     pub settings: Settings,
     /// Where the settings window saves to; None: not saved (tests).
     pub settings_persist: bool,
@@ -259,8 +259,22 @@ pub enum Command {
     SetMergeGap(f64),
     /// Minimum span, seconds.
     SetMinSpan(f64),
-    /// Cancel scoring.
+    /// Cancel scoring: the file being scored and every file waiting.
     CancelScoring,
+    /// Stop scoring after putting the file being scored back at the head of the queue (what
+    /// it computed stays cached, so resuming costs nothing twice).
+    PauseScoring,
+    /// Go on with the queue.
+    ResumeScoring,
+    /// Move waiting file `file` one place earlier (`up`) or later in the queue.
+    MoveInQueue {
+        /// Index of the file in the case.
+        file: usize,
+        /// Earlier (true) or later.
+        up: bool,
+    },
+    /// Queue file `i` again (after a cancel or a failure).
+    Rescore(usize),
     /// Open the mark dialog for a new mark.
     BeginMark(MarkKind),
     /// Store the mark in the dialog.
@@ -334,6 +348,19 @@ pub struct VigilApp {
     autosave_path: Option<PathBuf>,
     settings_persist: bool,
     scoring: Option<ScoringWorker>,
+    /// The pack scoring runs with (id, manifest SHA-256): named in exports made from
+    /// provisional scores, before a report names it.
+    pack_model: Option<(String, String)>,
+    /// Files waiting to be scored, in the order they will be: the app hands the scoring
+    /// thread one file at a time, so that the analyst can reorder and pause the rest.
+    pub queue: Vec<usize>,
+    /// The file the scoring thread is working on (by path: it may have left the case, when
+    /// another case was opened meanwhile).
+    pub scoring_now: Option<PathBuf>,
+    /// No new file is started while set.
+    pub scoring_paused: bool,
+    /// The file a pause cancelled: its cancellation puts it back at the head of the queue.
+    pausing: Option<PathBuf>,
     dialogs: Dialogs,
     pending: Vec<Command>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -346,8 +373,10 @@ impl VigilApp {
         let repaint_ctx = ctx.clone();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint_ctx.request_repaint());
         let mut errors = Vec::new();
+        let mut pack_model = None;
         let scoring = match Pack::load(&config.model_dir) {
             Ok(pack) => {
+                pack_model = Some((pack.manifest.id.clone(), pack.manifest_sha256.clone()));
                 let w = Arc::clone(&wake);
                 // The timeline fills while scoring runs.
                 let opts = ScoreOptions {
@@ -392,6 +421,11 @@ impl VigilApp {
             autosave_path: config.autosave_path.clone(),
             settings_persist: config.settings_persist,
             scoring,
+            pack_model,
+            queue: Vec::new(),
+            scoring_now: None,
+            scoring_paused: false,
+            pausing: None,
             dialogs: Dialogs::new(Arc::clone(&wake)),
             pending: Vec::new(),
             wake,
@@ -456,20 +490,58 @@ impl VigilApp {
     }
 
     fn queue_scoring(&mut self, i: usize) {
+        if self.scoring.is_none() {
+            self.files[i].status = FileStatus::Failed("no model pack to score with".into());
+            return;
+        }
+        self.files[i].status = FileStatus::Queued;
+        if !self.queue.contains(&i) && self.scoring_now.as_ref() != Some(&self.files[i].path) {
+            self.queue.push(i);
+        }
+        self.start_next();
+    }
+
+    /// Hands the head of the queue to the scoring thread when it is free and not paused.
+    fn start_next(&mut self) {
+        if self.scoring_now.is_some() || self.scoring_paused || self.queue.is_empty() {
+            return;
+        }
+        let i = self.queue.remove(0);
         let path = self.files[i].path.clone();
         match &self.scoring {
-            Some(s) if s.score(path) => self.files[i].status = FileStatus::Queued,
-            Some(_) => {
-                self.files[i].status = FileStatus::Failed("the scoring queue is full".into());
+            Some(s) if s.score(path.clone(), self.settings.cascade) => {
+                self.scoring_now = Some(path);
             }
-            None => self.files[i].status = FileStatus::Failed("no model pack to score with".into()),
+            _ => {
+                self.files[i].status = FileStatus::Failed("the scoring thread has stopped".into());
+            }
         }
+    }
+
+    /// A file's scoring ended (done, failed or cancelled): the next one may start.
+    fn scoring_ended(&mut self, path: &Path) {
+        if self.scoring_now.as_deref() == Some(path) {
+            self.scoring_now = None;
+        }
+        if self.pausing.as_deref() == Some(path) {
+            // It finished before the pause reached it.
+            self.pausing = None;
+        }
+        self.start_next();
     }
 
     fn open_case(&mut self, path: &Path) {
         match Case::load(path) {
             Ok(case) => {
                 self.player.close();
+                // The old case's files stop: its queue is dropped and its file in scoring
+                // cancelled (what it computed stays cached), as by a pause, so that the
+                // same file in the new case goes first.
+                self.queue.clear();
+                self.pausing = self.scoring_now.clone();
+                if let (Some(_), Some(s)) = (&self.scoring_now, &self.scoring) {
+                    s.cancel();
+                }
                 self.files = case
                     .files
                     .iter()
@@ -535,7 +607,11 @@ impl VigilApp {
                 | ScoreEvent::Failed { path, .. }
                 | ScoreEvent::Cancelled { path } => path.clone(),
             };
+            let ended = !matches!(e, ScoreEvent::Progress { .. });
             let Some(i) = self.files.iter().position(|f| f.path == path) else {
+                if ended {
+                    self.scoring_ended(&path);
+                }
                 continue;
             };
             match e {
@@ -550,6 +626,13 @@ impl VigilApp {
                         self.timeline = TimelineView::fit(d);
                     }
                     self.recompute_peaks();
+                }
+                ScoreEvent::Progress {
+                    progress: Progress::Hashed { sha256 },
+                    ..
+                } => {
+                    // Marks (bound to the hash) can be made from now on.
+                    self.case.files[i].sha256 = Some(sha256);
                 }
                 ScoreEvent::Progress { progress, .. } => {
                     let f = &mut self.files[i];
@@ -586,7 +669,12 @@ impl VigilApp {
                             provider: provider.clone(),
                             started: *started,
                         },
-                        (Progress::Clips { .. } | Progress::Provisional(_), s) => s.clone(),
+                        (
+                            Progress::Clips { .. }
+                            | Progress::Provisional(_)
+                            | Progress::Hashed { .. },
+                            s,
+                        ) => s.clone(),
                     };
                 }
                 ScoreEvent::Done { report, .. } => {
@@ -636,7 +724,16 @@ impl VigilApp {
                     self.files[i].status = FileStatus::Failed(error.clone());
                     self.error(error);
                 }
+                ScoreEvent::Cancelled { .. } if self.pausing.as_ref() == Some(&path) => {
+                    // Paused, not cancelled: first in line again.
+                    self.pausing = None;
+                    self.files[i].status = FileStatus::Queued;
+                    self.queue.insert(0, i);
+                }
                 ScoreEvent::Cancelled { .. } => self.files[i].status = FileStatus::Cancelled,
+            }
+            if ended {
+                self.scoring_ended(&path);
             }
         }
     }
@@ -737,8 +834,45 @@ impl VigilApp {
                 self.recompute_peaks();
             }
             Command::CancelScoring => {
+                for i in std::mem::take(&mut self.queue) {
+                    self.files[i].status = FileStatus::Cancelled;
+                }
+                self.pausing = None;
                 if let Some(s) = &self.scoring {
                     s.cancel();
+                }
+            }
+            Command::PauseScoring => {
+                self.scoring_paused = true;
+                if let (Some(p), Some(s)) = (&self.scoring_now, &self.scoring) {
+                    self.pausing = Some(p.clone());
+                    s.cancel();
+                }
+            }
+            Command::ResumeScoring => {
+                self.scoring_paused = false;
+                self.start_next();
+            }
+            Command::MoveInQueue { file, up } => {
+                if let Some(pos) = self.queue.iter().position(|&q| q == file) {
+                    let to = if up {
+                        pos.checked_sub(1)
+                    } else {
+                        Some(pos + 1).filter(|&t| t < self.queue.len())
+                    };
+                    if let Some(to) = to {
+                        self.queue.swap(pos, to);
+                    }
+                }
+            }
+            Command::Rescore(i) => {
+                if i < self.files.len()
+                    && matches!(
+                        self.files[i].status,
+                        FileStatus::Cancelled | FileStatus::Failed(_)
+                    )
+                {
+                    self.queue_scoring(i);
                 }
             }
             Command::BeginMark(kind) => self.begin_mark(kind),
@@ -845,7 +979,10 @@ impl VigilApp {
         };
         let Some(i) = self.selected else { return };
         let Some(sha) = self.case.files.get(i).and_then(|f| f.sha256.clone()) else {
-            self.error("a mark needs the file's SHA-256; wait until it is scored".into());
+            self.error(
+                "a mark needs the file's SHA-256, which is computed when its scoring starts; move it to the front of the queue or wait"
+                    .into(),
+            );
             self.mark_draft = Some(draft);
             return;
         };
@@ -935,6 +1072,10 @@ impl VigilApp {
         let Some(f) = self.current() else { return };
         let n = f.peaks.len();
         let threshold = crate::gui::panels::threshold_text(self.case.threshold);
+        let provisional = match (&f.report, f.provisional) {
+            (None, Some(stage)) => format!(", provisional: {stage}"),
+            _ => String::new(),
+        };
         let spans: Vec<SpanRequest> = f
             .peaks
             .iter()
@@ -943,7 +1084,10 @@ impl VigilApp {
             .map(|(r, p)| SpanRequest {
                 from_s: p.start_s,
                 to_s: p.end_s,
-                reason: format!("flagged span {} of {n} (score ≥ {threshold})", r + 1),
+                reason: format!(
+                    "flagged span {} of {n} (score ≥ {threshold}{provisional})",
+                    r + 1
+                ),
                 note: None,
                 peak_score: Some(p.score),
                 peak_s: Some(p.peak_s),
@@ -1002,9 +1146,15 @@ impl VigilApp {
             return;
         }
         let Some(f) = self.current() else { return };
-        let Some(report) = &f.report else {
-            self.error("exports need the file's scores; wait until it is scored".into());
-            return;
+        // The scores behind the export: the final ones, or while scoring runs the
+        // provisional ones (the manifest says so), or none yet (a mark on queued footage).
+        let model = match (&f.report, f.provisional) {
+            (Some(r), _) => Some((r.model.id.clone(), r.model.manifest_sha256.clone(), None)),
+            (None, Some(stage)) => self
+                .pack_model
+                .clone()
+                .map(|(id, sha)| (id, sha, Some(stage.to_string()))),
+            (None, None) => None,
         };
         let stem = f.path.file_stem().map_or_else(
             || "footage".to_string(),
@@ -1020,9 +1170,9 @@ impl VigilApp {
             out_dir: self.export_root().join(format!("{stem}-{label}-{stamp}")),
             analyst: self.settings.analyst.clone(),
             case: self.case_path.clone(),
-            scores: Some(ScoresContext {
-                model_id: report.model.id.clone(),
-                manifest_sha256: report.model.manifest_sha256.clone(),
+            scores: model.map(|(model_id, manifest_sha256, provisional)| ScoresContext {
+                model_id,
+                manifest_sha256,
                 threshold: self.case.threshold,
                 clips: f
                     .starts
@@ -1031,6 +1181,7 @@ impl VigilApp {
                     .zip(&f.scores)
                     .map(|((&a, &b), &s)| (a, b, s))
                     .collect(),
+                provisional,
             }),
             exact: false,
             throttle: std::time::Duration::ZERO,

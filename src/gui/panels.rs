@@ -124,33 +124,40 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
     if app.files.is_empty() {
         ui.label("No footage yet: File → Open footage…, or drop files on the window.");
     }
+    queue_ui(ui, app, out);
     for (i, f) in app.files.iter().enumerate() {
         let selected = app.selected == Some(i);
         if ui.selectable_label(selected, f.name()).clicked() {
             out.push(Command::Select(i));
         }
-        ui.indent(("status", i), |ui| file_status_ui(ui, &f.status, out));
+        ui.indent(("status", i), |ui| {
+            let place = app.queue.iter().position(|&q| q == i);
+            file_status_ui(ui, i, &f.status, place, app, out);
+        });
     }
     notices_ui(ui, app);
     ui.separator();
     let Some(f) = app.current() else { return };
     ui.heading("Flagged spans");
+    let scored = f.report.is_some() || f.provisional.is_some();
     if let (None, Some(stage)) = (&f.report, f.provisional) {
         ui.label(format!(
-            "{} provisional span{} (score ≥ {}, {stage}); export when scoring has finished",
+            "{} provisional span{} (score ≥ {}, {stage}); an export now records that its scores were provisional",
             f.peaks.len(),
             if f.peaks.len() == 1 { "" } else { "s" },
             threshold_text(app.case.threshold)
         ));
     }
-    if f.report.is_some() {
+    if scored {
         ui.horizontal(|ui| {
-            ui.label(format!(
-                "{} flagged span{} (score ≥ {})",
-                f.peaks.len(),
-                if f.peaks.len() == 1 { "" } else { "s" },
-                threshold_text(app.case.threshold)
-            ));
+            if f.report.is_some() {
+                ui.label(format!(
+                    "{} flagged span{} (score ≥ {})",
+                    f.peaks.len(),
+                    if f.peaks.len() == 1 { "" } else { "s" },
+                    threshold_text(app.case.threshold)
+                ));
+            }
             if ui
                 .add_enabled(!f.peaks.is_empty(), egui::Button::new("Export all flagged"))
                 .on_hover_text("Cut every flagged span losslessly into one evidence folder")
@@ -177,7 +184,7 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
                     let here = app.player.position_s >= p.start_s - 1e-6
                         && app.player.position_s <= p.end_s;
                     if ui
-                        .add_enabled(f.report.is_some(), egui::Button::new("Export").small())
+                        .add_enabled(scored, egui::Button::new("Export").small())
                         .accessible_name(format!("Export span {}", rank + 1))
                         .on_hover_text("Cut this span losslessly into an evidence folder")
                         .clicked()
@@ -202,16 +209,18 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
                 }
             });
         });
-    if (f.report.is_some() || f.provisional.is_some())
-        && f.peaks.is_empty()
-        && !f.moments.is_empty()
-    {
+    if scored && f.peaks.is_empty() && !f.moments.is_empty() {
         moments_ui(ui, app, f, out);
     }
     ui.separator();
     ui.heading("Marks");
+    let sha = app
+        .selected
+        .and_then(|i| app.case.files.get(i))
+        .and_then(|c| c.sha256.as_deref());
     ui.horizontal(|ui| {
-        let can_mark = f.report.is_some();
+        // A mark is bound to the footage's hash, known once its scoring has started.
+        let can_mark = sha.is_some();
         if ui
             .add_enabled(can_mark, egui::Button::new("Mark incident"))
             .clicked()
@@ -225,9 +234,9 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
             out.push(Command::BeginMark(MarkKind::FalseAlarm));
         }
     });
-    if let Some(r) = &f.report {
+    if let Some(sha) = sha {
         for (i, m) in app.case.marks.iter().enumerate() {
-            if m.file_sha256 != r.video.sha256 {
+            if m.file_sha256 != sha {
                 continue;
             }
             ui.horizontal(|ui| {
@@ -279,10 +288,78 @@ pub fn notices_ui(ui: &mut egui::Ui, app: &VigilApp) {
     }
 }
 
-fn file_status_ui(ui: &mut egui::Ui, status: &FileStatus, out: &mut Vec<Command>) {
+/// The scoring queue's line: how many files wait, and pause or resume.
+fn queue_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
+    if app.queue.is_empty() && app.scoring_now.is_none() {
+        return;
+    }
+    ui.horizontal(|ui| {
+        let waiting = app.queue.len();
+        ui.label(match (app.scoring_paused, app.scoring_now.is_some()) {
+            (true, true) => format!("Scoring pauses… {waiting} waiting"),
+            (true, false) => format!("Scoring paused · {waiting} waiting"),
+            (false, _) => format!("Scoring · {waiting} waiting"),
+        });
+        if app.scoring_paused {
+            if ui
+                .button("Resume scoring")
+                .on_hover_text("Go on with the queue; a paused file resumes from its cache")
+                .clicked()
+            {
+                out.push(Command::ResumeScoring);
+            }
+        } else if ui
+            .button("Pause scoring")
+            .on_hover_text(
+                "Stop after putting the file being scored back first in line; what it computed stays cached",
+            )
+            .clicked()
+        {
+            out.push(Command::PauseScoring);
+        }
+    });
+}
+
+fn file_status_ui(
+    ui: &mut egui::Ui,
+    i: usize,
+    status: &FileStatus,
+    place: Option<usize>,
+    app: &VigilApp,
+    out: &mut Vec<Command>,
+) {
     match status {
         FileStatus::Queued => {
-            ui.label("queued");
+            ui.horizontal(|ui| {
+                let Some(place) = place else {
+                    // Handed to the scoring thread, which has not started on it yet.
+                    ui.label("starting…");
+                    return;
+                };
+                ui.label(format!(
+                    "queued, {} of {}{}",
+                    place + 1,
+                    app.queue.len(),
+                    if app.scoring_paused { " (paused)" } else { "" }
+                ));
+                if ui
+                    .add_enabled(place > 0, egui::Button::new("Earlier").small())
+                    .on_hover_text("Score earlier")
+                    .clicked()
+                {
+                    out.push(Command::MoveInQueue { file: i, up: true });
+                }
+                if ui
+                    .add_enabled(
+                        place + 1 < app.queue.len(),
+                        egui::Button::new("Later").small(),
+                    )
+                    .on_hover_text("Score later")
+                    .clicked()
+                {
+                    out.push(Command::MoveInQueue { file: i, up: false });
+                }
+            });
         }
         FileStatus::Hashing => {
             ui.horizontal(|ui| {
@@ -325,11 +402,25 @@ fn file_status_ui(ui: &mut egui::Ui, status: &FileStatus, out: &mut Vec<Command>
         }
         FileStatus::Failed(e) => {
             // The sentence itself is in the error banner; once is enough.
-            ui.colored_label(ui.visuals().error_fg_color, "not scored")
-                .on_hover_text(e);
+            ui.horizontal(|ui| {
+                ui.colored_label(ui.visuals().error_fg_color, "not scored")
+                    .on_hover_text(e);
+                if ui.button("Score again").clicked() {
+                    out.push(Command::Rescore(i));
+                }
+            });
         }
         FileStatus::Cancelled => {
-            ui.label("cancelled (computed clips are cached)");
+            ui.horizontal(|ui| {
+                ui.label("cancelled (computed clips are cached)");
+                if ui
+                    .button("Score again")
+                    .on_hover_text("Queue it again; it resumes from its cache")
+                    .clicked()
+                {
+                    out.push(Command::Rescore(i));
+                }
+            });
         }
     }
 }
@@ -586,7 +677,7 @@ fn moments_ui(ui: &mut egui::Ui, app: &VigilApp, f: &FileView, out: &mut Vec<Com
     });
 }
 
-/// The settings window: analyst name and export folder.
+/// The settings window: analyst name, export folder, cascade on or off.
 pub fn settings_ui(ctx: &egui::Context, app: &mut VigilApp, out: &mut Vec<Command>) {
     let Some(draft) = app.settings_draft.as_mut() else {
         return;
@@ -621,6 +712,15 @@ pub fn settings_ui(ctx: &egui::Context, app: &mut VigilApp, out: &mut Vec<Comman
                 {
                     draft.export_dir = (!folder.trim().is_empty()).then(|| folder.trim().into());
                 }
+                ui.end_row();
+                ui.label("Scoring");
+                ui.checkbox(
+                    &mut draft.cascade,
+                    "Cascade: the full network only where the coarse pass finds something",
+                )
+                .on_hover_text(
+                    "Several times faster on long, quiet footage. Off: every clip through the full network. Applies to the next file scored.",
+                );
                 ui.end_row();
             });
             ui.label(

@@ -19,6 +19,9 @@ pub enum ScoreCommand {
         path: PathBuf,
         /// Sequence number given by the handle.
         seq: u64,
+        /// By the cascade, or every clip through the full network: a per-file choice, so
+        /// that a change in the app's settings applies to the next file scored.
+        cascade: bool,
     },
 }
 
@@ -95,11 +98,12 @@ impl ScoringWorker {
         })
     }
 
-    /// Queues a file. Returns false if the queue is full or the thread has stopped.
-    pub fn score(&self, path: PathBuf) -> bool {
+    /// Queues a file, by the cascade or not. Returns false if the queue is full or the
+    /// thread has stopped.
+    pub fn score(&self, path: PathBuf, cascade: bool) -> bool {
         let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
         self.commands
-            .try_send(ScoreCommand::Score { path, seq })
+            .try_send(ScoreCommand::Score { path, seq, cascade })
             .is_ok()
     }
 
@@ -138,7 +142,7 @@ fn worker_loop(
         wake();
         ok
     };
-    while let Ok(ScoreCommand::Score { path, seq }) = commands.recv() {
+    while let Ok(ScoreCommand::Score { path, seq, cascade }) = commands.recv() {
         if !alive.load(Ordering::SeqCst) {
             return;
         }
@@ -150,7 +154,24 @@ fn worker_loop(
             continue;
         }
         let progress_path = path.clone();
-        let result = score_file(&path, pack, opts, &cancelled, &mut |progress| {
+        let opts = ScoreOptions {
+            cascade,
+            ..opts.clone()
+        };
+        let result = score_file(&path, pack, &opts, &cancelled, &mut |progress| {
+            if let Progress::Hashed { .. } = progress {
+                // The hash is not superseded by later progress: it must arrive.
+                if events
+                    .send(ScoreEvent::Progress {
+                        path: progress_path.clone(),
+                        progress,
+                    })
+                    .is_ok()
+                {
+                    wake();
+                }
+                return;
+            }
             // Progress may be dropped when the caller is behind; the next one supersedes it.
             if events
                 .try_send(ScoreEvent::Progress {
