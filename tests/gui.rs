@@ -58,6 +58,20 @@ fn wait_until(h: &mut Harness<'_, VigilApp>, what: &str, done: impl Fn(&VigilApp
     h.step();
 }
 
+/// Waits for the export just asked for to finish with one clip; its folder and manifest.
+fn one_clip_export(h: &mut Harness<'_, VigilApp>) -> (PathBuf, serde_json::Value) {
+    h.run_steps(2);
+    wait_until(h, "the export", |a| {
+        a.exports_running == 0 && !a.notices.is_empty()
+    });
+    let notice = h.state().notices.last().unwrap().clone();
+    assert!(notice.starts_with("Exported 1 clip to "), "{notice}");
+    let folder = PathBuf::from(notice.trim_start_matches("Exported 1 clip to "));
+    let manifest =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    (folder, manifest)
+}
+
 fn scored(app: &VigilApp) -> bool {
     app.files
         .first()
@@ -277,15 +291,7 @@ fn marks_and_exports_work_while_scoring_runs() {
     h.run_steps(2);
     assert_eq!(h.state().case.marks.len(), 1);
     h.get_by_label("Export mark 1").click();
-    h.run_steps(2);
-    wait_until(&mut h, "the export", |a| {
-        a.exports_running == 0 && !a.notices.is_empty()
-    });
-    let notice = h.state().notices.last().unwrap().clone();
-    assert!(notice.starts_with("Exported 1 clip to "), "{notice}");
-    let folder = PathBuf::from(notice.trim_start_matches("Exported 1 clip to "));
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    let (folder, manifest) = one_clip_export(&mut h);
     let stage = h.state().files[0].provisional.unwrap();
     assert_eq!(manifest["scores_provisional"], stage);
     assert_eq!(manifest["model"]["id"], "i3d-k400");
@@ -446,15 +452,7 @@ fn exports_a_flagged_span_and_verifies_the_case_with_an_audit_trail() {
     h.run_steps(2);
 
     h.get_by_label("Export span 1").click();
-    h.run_steps(2);
-    wait_until(&mut h, "the export", |a| {
-        a.exports_running == 0 && !a.notices.is_empty()
-    });
-    let notice = h.state().notices.last().unwrap().clone();
-    assert!(notice.starts_with("Exported 1 clip to "), "{notice}");
-    let folder = PathBuf::from(notice.trim_start_matches("Exported 1 clip to "));
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    let (folder, manifest) = one_clip_export(&mut h);
     assert_eq!(manifest["analyst"], "Test Analyst");
     assert_eq!(manifest["model"]["id"], "i3d-k400");
     assert_eq!(manifest["clips"][0]["shown"]["first_frame"], 1072);

@@ -159,27 +159,19 @@ fn worker_loop(
             ..opts.clone()
         };
         let result = score_file(&path, pack, &opts, &cancelled, &mut |progress| {
-            if let Progress::Hashed { .. } = progress {
-                // The hash is not superseded by later progress: it must arrive.
-                if events
-                    .send(ScoreEvent::Progress {
-                        path: progress_path.clone(),
-                        progress,
-                    })
-                    .is_ok()
-                {
-                    wake();
-                }
-                return;
-            }
-            // Progress may be dropped when the caller is behind; the next one supersedes it.
-            if events
-                .try_send(ScoreEvent::Progress {
-                    path: progress_path.clone(),
-                    progress,
-                })
-                .is_ok()
-            {
+            // The hash must arrive (marks wait for it); other progress may be dropped when the
+            // caller is behind, since the next one supersedes it.
+            let must_arrive = matches!(progress, Progress::Hashed { .. });
+            let event = ScoreEvent::Progress {
+                path: progress_path.clone(),
+                progress,
+            };
+            let sent = if must_arrive {
+                events.send(event).is_ok()
+            } else {
+                events.try_send(event).is_ok()
+            };
+            if sent {
                 wake();
             }
         });
