@@ -24,6 +24,7 @@
 //! `models/i3d-k400`), `VIGIL_LONG_SCENES` (comma list, default both; `none` runs only the
 //! novelty step and needs no kit), `VIGIL_LONG_FULL=0`
 //! skips the full-pass runs (their numbers are then missing), `VIGIL_NOVELTY_HOURS` (24),
+//! `VIGIL_LONG_KEEP` (a folder to keep each run's JSON report in, for study afterwards),
 //! `VIGIL_BIN` (the `vigil` to run; default the one cargo built with the bench, which a
 //! rebuild during a long run would replace).
 
@@ -77,6 +78,12 @@ fn score(video: &Path, pack: &Path, cascade: bool) -> Run {
         .unwrap();
     let wall_s = t.elapsed().as_secs_f64();
     std::fs::remove_dir_all(&cache).ok();
+    if let Some(keep) = std::env::var_os("VIGIL_LONG_KEEP").map(PathBuf::from) {
+        std::fs::create_dir_all(&keep).unwrap();
+        let stem = video.file_stem().unwrap().to_string_lossy();
+        let name = format!("{stem}-cascade-{}.json", if cascade { "on" } else { "off" });
+        std::fs::write(keep.join(name), &out.stdout).unwrap();
+    }
     assert!(
         out.status.success(),
         "vigil score {}: {}",

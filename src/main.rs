@@ -155,23 +155,30 @@ fn score(args: &ScoreArgs) -> u8 {
         bar.finish();
         match result {
             Ok(report) => {
-                let json = match serde_json::to_string(&report) {
-                    Ok(j) => j,
-                    Err(e) => {
-                        eprintln!("vigil: error: cannot serialise the result: {e}");
-                        code = code.max(EXIT_OTHER);
-                        continue;
-                    }
-                };
-                if args.json {
-                    println!("{json}");
-                } else {
+                // Straight to stdout, and kept only for `--output`: a day of footage is
+                // 160,000 clips, and its report need not be held twice.
+                if args.json
+                    && let Err(e) = print_json(&report)
+                {
+                    eprintln!("vigil: error: cannot write the result: {e}");
+                    code = code.max(EXIT_OTHER);
+                    continue;
+                }
+                if !args.json {
                     if i > 0 {
                         println!();
                     }
                     print!("{}", report.summary(args.top));
                 }
-                docs.push(json);
+                if args.output.is_some() {
+                    match serde_json::to_string(&report) {
+                        Ok(j) => docs.push(j),
+                        Err(e) => {
+                            eprintln!("vigil: error: cannot serialise the result: {e}");
+                            code = code.max(EXIT_OTHER);
+                        }
+                    }
+                }
             }
             Err(PipelineError::Cancelled) => {
                 eprintln!(
@@ -470,6 +477,16 @@ fn verify(args: &VerifyArgs) -> u8 {
         }
     }
     if report.passed() { 0 } else { EXIT_VERIFY }
+}
+
+/// One report as one line of JSON on stdout.
+fn print_json(report: &vigil::pipeline::ScoreReport) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer(&mut out, report)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
 }
 
 fn eval(args: &EvalArgs) -> u8 {

@@ -250,8 +250,13 @@ fn same_input_same_scores_and_resume_after_kill_9() {
         "copy",
         clip.to_str().unwrap(),
     ]);
+    // A `--no-cache` run still spills features to a temporary cache (memory stays flat on long
+    // footage); it must leave nothing behind, there or in the cache folder.
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
     let score = |cache: &Path, extra: &[&str]| {
         let out = run(vigil(cache)
+            .env("TMPDIR", &tmp)
             .args(["score", "--device", "cpu", "--json", "--batch", "2"])
             .args(extra)
             .arg(&clip));
@@ -270,6 +275,20 @@ fn same_input_same_scores_and_resume_after_kill_9() {
     );
     assert_eq!(a["segments_32"], b["segments_32"]);
     let n = a["clips"].as_array().unwrap().len();
+    // (ONNX Runtime leaves a `.ses` file of its own there.)
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with("vigil"))
+        .collect();
+    assert!(left.is_empty(), "temporary cache left behind: {left:?}");
+    assert!(
+        walk(dir.path())
+            .iter()
+            .all(|p| p.extension().is_none_or(|e| e != "bin")),
+        "--no-cache wrote to the cache folder"
+    );
+    assert!(a["cache"]["dir"].is_null(), "{}", a["cache"]);
 
     // Start a cached run and kill -9 it once a few batches are on disk.
     let cache = dir.path().join("cache");

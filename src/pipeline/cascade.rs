@@ -33,22 +33,20 @@
 //! it stopped and a finished one rescored needs no decoding.
 
 use super::PipelineError;
-use super::cache::{CompleteRecord, FeatureCache};
+use super::cache::{CachedRows, ClipIndex, CompleteRecord, FeatureCache};
 use super::gate::GateParams;
 use super::novelty::{
-    calibrate, exclusion_window, insert_top, mean_top_distance, normalised,
-    novelty_scores_with_neighbours, reference_rows, score_from_distance,
+    RowSource, calibrate, exclusion_window, fetch_normalised, insert_top, mean_top_distance,
+    novelty_scores_from, reference_rows, score_from_distance,
 };
 use super::report::{CascadeSummary, Pass, ScorerSummary};
 use super::run::{
     DecodePlan, Progress, Provisional, ProvisionalRule, ScoreOptions, Scored, completion_record,
-    open_sessions, run_threads,
+    open_cache, open_sessions, run_threads,
 };
 use crate::base::float::flush_denormals;
 use crate::case::sha256_file;
-use crate::model::{
-    ClipOutput, ExecutionProvider, Extractor, ExtractorSpec, NoveltyParams, Pack, TOP_K,
-};
+use crate::model::{ExecutionProvider, Extractor, ExtractorSpec, NoveltyParams, Pack};
 use crate::video::{VideoError, VideoInfo, open_video};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -200,10 +198,11 @@ pub(super) fn anchors(clips: usize) -> Vec<u64> {
     v
 }
 
-/// Caches of one file, per pass.
+/// Caches of one file, per pass (temporary ones for a `--no-cache` run, removed on drop).
 struct Caches {
-    coarse: Option<FeatureCache>,
-    full: Option<FeatureCache>,
+    coarse: FeatureCache,
+    full: FeatureCache,
+    temporary: Vec<tempfile::TempDir>,
 }
 
 /// Scores `path` by the cascade. `Ok(Err(reason))` when this file cannot be cascaded (the
@@ -249,7 +248,7 @@ pub(super) fn score_cascade(
         &info,
         pack,
         coarse_spec,
-        caches.coarse.as_ref(),
+        &caches.coarse,
         opts,
         opts.provisional.then_some(params),
         cancelled,
@@ -259,17 +258,18 @@ pub(super) fn score_cascade(
     let coarse_s = t_coarse.elapsed().as_secs_f64();
     let n = coarse.record.spans.len();
     let src = feature_sources(n, &coarse.gate.reused);
-    let mut flat = Vec::with_capacity(n * dim);
-    for &s in &src {
-        let o = coarse
-            .outputs
-            .get(&s)
-            .ok_or_else(|| PipelineError::Internal(format!("coarse clip {s} has no features")))?;
-        flat.extend_from_slice(&o.features);
+    if let Some(&s) = src.iter().find(|&&s| !coarse.outputs.contains(s)) {
+        return Err(PipelineError::Internal(format!(
+            "coarse clip {s} has no features"
+        )));
     }
+    let coarse_rows = CachedRows {
+        index: &coarse.outputs,
+        clips: &src,
+    };
     let (coarse_scores, coarse_matches) =
-        novelty_scores_with_neighbours(&flat, dim, clip_s, params, MATCHES);
-    drop(flat);
+        novelty_scores_from(&coarse_rows, clip_s, params, MATCHES)
+            .map_err(cache_error(&caches.coarse))?;
     if opts.provisional {
         // The timeline shows the coarse scores while the refine runs.
         progress(Progress::Provisional(std::sync::Arc::new(Provisional {
@@ -315,7 +315,7 @@ pub(super) fn score_cascade(
         input,
         &info,
         pack,
-        caches.full.as_ref(),
+        &caches.full,
         &refine,
         seek_spans.as_ref().map(|s| (s, &coarse.record)),
         opts,
@@ -330,7 +330,7 @@ pub(super) fn score_cascade(
                 input,
                 &info,
                 pack,
-                caches.full.as_ref(),
+                &caches.full,
                 &refine,
                 None,
                 opts,
@@ -353,22 +353,15 @@ pub(super) fn score_cascade(
     }
 
     // Full-resolution novelty of the queried clips, calibrated on the anchors.
-    let rows: Vec<u64> = refine.iter().copied().collect();
-    let row_of: BTreeMap<u64, usize> = rows.iter().enumerate().map(|(r, &c)| (c, r)).collect();
-    let mut full_flat = Vec::with_capacity(rows.len() * dim);
-    for c in &rows {
-        let o = refined
-            .outputs
-            .get(c)
-            .ok_or_else(|| PipelineError::Internal(format!("refined clip {c} has no features")))?;
-        full_flat.extend_from_slice(&o.features);
+    if let Some(&c) = refine.iter().find(|&&c| !refined.outputs.contains(c)) {
+        return Err(PipelineError::Internal(format!(
+            "refined clip {c} has no features"
+        )));
     }
     let full_distances = flush_denormals(|| {
-        full_resolution_distances(
-            &full_flat, dim, &rows, &row_of, &src, &queries, clip_s, params,
-        )
-    });
-    drop(full_flat);
+        full_resolution_distances(&refined.outputs, &refine, &src, &queries, clip_s, params)
+    })
+    .map_err(cache_error(&caches.full))?;
     let sample = calibration_sample(
         &coarse_scores.distances,
         &cand,
@@ -391,11 +384,11 @@ pub(super) fn score_cascade(
         let full_features = refine.contains(&s) && score.is_some();
         scores.push(score.unwrap_or(coarse_scores.scores[i]));
         let top = if full_features {
-            refined.outputs.get(&s)
+            refined.outputs.top(s)
         } else {
-            coarse.outputs.get(&s)
+            coarse.outputs.top(s)
         };
-        tops.push(top.map(|o| o.top.clone()).unwrap_or_default());
+        tops.push(top.map(<[_]>::to_vec).unwrap_or_default());
         passes.push(match (reused, full_features) {
             (true, _) => Pass::Reused,
             (false, true) => Pass::Full,
@@ -408,7 +401,7 @@ pub(super) fn score_cascade(
         clips_coarse: count(Pass::Coarse),
         clips_reused: count(Pass::Reused),
         coarse_network_clips: (n - coarse.gate.reused.len()) as u64,
-        full_network_clips: rows.len() as u64,
+        full_network_clips: refine.len() as u64,
         queries: queries.len() as u64,
         candidates: cand.len() as u64,
         anchors: anchor_clips.len() as u64,
@@ -451,58 +444,90 @@ pub(super) fn score_cascade(
         clips_from_cache: coarse.from_cache + refined.from_cache,
         clips_computed: ran.computed,
         infer_s: ran.infer_s,
-        cache_dir: caches.full.as_ref().map(|c| c.dir().display().to_string()),
+        cache_dir: caches
+            .temporary
+            .is_empty()
+            .then(|| caches.full.dir().display().to_string()),
         cascade: Some(cascade),
     }))
 }
 
 /// Novelty distances at full resolution of the `queries` clips, exactly as the full pass
 /// computes them (`pipeline::novelty`, step 2) but over the clips whose features were refined:
-/// every clip whose feature source is a refined row and that the full pass would use as a
+/// every clip whose feature source is a refined clip and that the full pass would use as a
 /// reference is a reference here too, so a clip is compared with its coarse matches, the
-/// other candidates and anchors, and every unchanged clip that reuses one of those.
-#[allow(clippy::too_many_arguments)]
+/// other candidates and anchors, and every unchanged clip that reuses one of those. The
+/// features are read from the cache: the distinct references (at most `max_reference`) at
+/// once, the queries a block at a time.
 fn full_resolution_distances(
-    full_flat: &[f32],
-    dim: usize,
-    rows: &[u64],
-    row_of: &BTreeMap<u64, usize>,
+    full: &ClipIndex,
+    refine: &BTreeSet<u64>,
     src: &[u64],
     queries: &BTreeSet<u64>,
     clip_s: f64,
     params: &NoveltyParams,
-) -> BTreeMap<u64, f32> {
+) -> Result<BTreeMap<u64, f32>, std::io::Error> {
     let n = src.len();
-    let x = normalised(full_flat, rows.len(), dim);
     let window = exclusion_window(n, clip_s, params);
-    let pool: Vec<(u64, usize)> = reference_rows(n, params.max_reference)
+    // Reference clips whose features were refined, each with the column of its source.
+    let pool_clips: Vec<u64> = reference_rows(n, params.max_reference)
         .into_iter()
-        .filter_map(|j| row_of.get(&src[j]).map(|&r| (j as u64, r)))
+        .map(|j| j as u64)
+        .filter(|&j| refine.contains(&src[j as usize]))
         .collect();
-    let query_list: Vec<u64> = queries.iter().copied().collect();
+    let mut columns: Vec<u64> = pool_clips.iter().map(|&j| src[j as usize]).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    let column_of: BTreeMap<u64, usize> =
+        columns.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+    let pool: Vec<(u64, usize)> = pool_clips
+        .iter()
+        .filter_map(|&j| column_of.get(&src[j as usize]).map(|&c| (j, c)))
+        .collect();
+    let all_columns: Vec<usize> = (0..columns.len()).collect();
+    let reference = fetch_normalised(
+        &CachedRows {
+            index: full,
+            clips: &columns,
+        },
+        &all_columns,
+    )?;
+    let query_list: Vec<u64> = queries
+        .iter()
+        .copied()
+        .filter(|&q| refine.contains(&src[q as usize]))
+        .collect();
+    let query_src: Vec<u64> = query_list.iter().map(|&q| src[q as usize]).collect();
+    let query_rows = CachedRows {
+        index: full,
+        clips: &query_src,
+    };
     let mut out = BTreeMap::new();
     let mut best: Vec<(f32, ())> = Vec::with_capacity(params.k + 1);
-    for block in query_list.chunks(512) {
-        let query_rows: Vec<usize> = block
-            .iter()
-            .filter_map(|&q| row_of.get(&src[q as usize]).copied())
-            .collect();
-        if query_rows.len() != block.len() {
-            continue;
-        }
-        let sims = x.select(ndarray::Axis(0), &query_rows).dot(&x.t());
-        for (&q, sim_row) in block.iter().zip(sims.rows()) {
+    for start in (0..query_rows.rows()).step_by(512) {
+        let end = (start + 512).min(query_rows.rows());
+        let block: Vec<usize> = (start..end).collect();
+        let sims = fetch_normalised(&query_rows, &block)?.dot(&reference.t());
+        for (&q, sim_row) in query_list[start..end].iter().zip(sims.rows()) {
             best.clear();
-            for &(j, r) in &pool {
+            for &(j, c) in &pool {
                 if q.abs_diff(j) <= window {
                     continue;
                 }
-                insert_top(&mut best, (sim_row[r], ()), params.k);
+                insert_top(&mut best, (sim_row[c], ()), params.k);
             }
             out.insert(q, mean_top_distance(best.iter().map(|b| b.0), params.k));
         }
     }
-    out
+    Ok(out)
+}
+
+/// The error of a cache that could not be read.
+fn cache_error(cache: &FeatureCache) -> impl Fn(std::io::Error) -> PipelineError + '_ {
+    move |source| PipelineError::Cache {
+        path: cache.dir().to_path_buf(),
+        source,
+    }
 }
 
 /// Strata of the calibration sample (see [`calibration_sample`]).
@@ -570,27 +595,12 @@ fn open_caches(
     sha256: &str,
     dim: usize,
 ) -> Result<Caches, PipelineError> {
-    let Some(root) = &opts.cache_root else {
-        return Ok(Caches {
-            coarse: None,
-            full: None,
-        });
-    };
-    let open = |key: String| {
-        if opts.cache_only {
-            Ok(FeatureCache::at(root, &key, sha256, dim, TOP_K))
-        } else {
-            FeatureCache::open(root, &key, sha256, dim, TOP_K).map_err(|source| {
-                PipelineError::Cache {
-                    path: root.clone(),
-                    source,
-                }
-            })
-        }
-    };
+    let (coarse, t1) = open_cache(opts, &pack.feature_key_for(coarse), sha256, dim)?;
+    let (full, t2) = open_cache(opts, &pack.feature_key(), sha256, dim)?;
     Ok(Caches {
-        coarse: Some(open(pack.feature_key_for(coarse))?),
-        full: Some(open(pack.feature_key())?),
+        coarse,
+        full,
+        temporary: t1.into_iter().chain(t2).collect(),
     })
 }
 
@@ -627,7 +637,7 @@ struct CoarseResult {
     record: CompleteRecord,
     gate: GateRecord,
     /// Coarse features of every clip that went through the network.
-    outputs: BTreeMap<u64, ClipOutput>,
+    outputs: ClipIndex,
     from_cache: u64,
 }
 
@@ -637,34 +647,27 @@ fn coarse_pass(
     info: &VideoInfo,
     pack: &Pack,
     spec: &ExtractorSpec,
-    cache: Option<&FeatureCache>,
+    cache: &FeatureCache,
     opts: &ScoreOptions,
     provisional: Option<&NoveltyParams>,
     cancelled: &(dyn Fn() -> bool + Sync),
     progress: &mut dyn FnMut(Progress),
     ran: &mut RunState,
 ) -> Result<CoarseResult, PipelineError> {
-    let cache_err = |c: &FeatureCache| {
-        let path = c.dir().to_path_buf();
-        move |source| PipelineError::Cache { path, source }
-    };
-    let mut outputs = match cache {
-        Some(c) => c.load().map_err(cache_err(c))?,
-        None => BTreeMap::new(),
-    };
+    let mut outputs = cache.index().map_err(cache_error(cache))?;
     let params = GateParams::default();
-    let stored = cache.and_then(|c| {
-        let record = c.load_complete()?;
-        let gate: GateRecord = c.read_json("gate.json")?;
+    let stored = (|| {
+        let record = cache.load_complete()?;
+        let gate: GateRecord = cache.read_json("gate.json")?;
         let reused: HashSet<u64> = gate.reused.iter().map(|r| r.0).collect();
         let complete = gate.version == GATE_RECORD_VERSION
             && gate.params == params
             && record
                 .spans
                 .iter()
-                .all(|s| reused.contains(&s.index) || outputs.contains_key(&s.index));
+                .all(|s| reused.contains(&s.index) || outputs.contains(s.index));
         complete.then_some((record, gate))
-    });
+    })();
     if let Some((record, gate)) = stored {
         let from_cache = record.spans.len() as u64;
         return Ok(CoarseResult {
@@ -682,7 +685,7 @@ fn coarse_pass(
     let estimate = info
         .duration_s
         .map_or(0, |d| (d / clip_s).ceil().max(0.0) as u64);
-    let cached: HashSet<u64> = outputs.keys().copied().collect();
+    let cached: HashSet<u64> = outputs.clips().collect();
     progress(Progress::Started {
         stage: "coarse pass",
         clips_estimate: estimate,
@@ -700,7 +703,6 @@ fn coarse_pass(
         provisional: provisional.map(|p| ProvisionalRule {
             params: p,
             stage: "coarse pass",
-            dim: spec.features.dim,
             footage_s: info.duration_s.unwrap_or(0.0),
         }),
     };
@@ -733,10 +735,10 @@ fn coarse_pass(
         seekable,
     };
     let record = completion_record(info, summary);
-    if let Some(c) = cache {
-        c.write_json("gate.json", &gate).map_err(cache_err(c))?;
-        c.write_complete(&record).map_err(cache_err(c))?;
-    }
+    cache
+        .write_json("gate.json", &gate)
+        .map_err(cache_error(cache))?;
+    cache.write_complete(&record).map_err(cache_error(cache))?;
     let from_cache = cached.len() as u64;
     Ok(CoarseResult {
         record,
@@ -751,7 +753,7 @@ struct RefineResult {
     /// Spans and decode facts at the full contract.
     record: CompleteRecord,
     /// Full features of (at least) the refined clips.
-    outputs: BTreeMap<u64, ClipOutput>,
+    outputs: ClipIndex,
     from_cache: u64,
     /// For the report's `refine_decode`.
     decode: String,
@@ -762,7 +764,7 @@ fn refine_pass(
     input: ffmpeg_next::format::context::Input,
     info: &VideoInfo,
     pack: &Pack,
-    cache: Option<&FeatureCache>,
+    cache: &FeatureCache,
     refine: &BTreeSet<u64>,
     seek: Option<(&Vec<crate::video::ClipSpan>, &CompleteRecord)>,
     opts: &ScoreOptions,
@@ -770,24 +772,16 @@ fn refine_pass(
     progress: &mut dyn FnMut(Progress),
     ran: &mut RunState,
 ) -> Result<RefineResult, PipelineError> {
-    let cache_err = |c: &FeatureCache| {
-        let path = c.dir().to_path_buf();
-        move |source| PipelineError::Cache { path, source }
-    };
-    let mut outputs = match cache {
-        Some(c) => c.load().map_err(cache_err(c))?,
-        None => BTreeMap::new(),
-    };
+    let mut outputs = cache.index().map_err(cache_error(cache))?;
     let need: HashSet<u64> = refine
         .iter()
         .copied()
-        .filter(|c| !outputs.contains_key(c))
+        .filter(|&c| !outputs.contains(c))
         .collect();
     let from_cache = (refine.len() - need.len()) as u64;
-    let stored = cache.and_then(|c| {
-        c.load_complete()
-            .or_else(|| c.read_json::<CompleteRecord>("spans.json"))
-    });
+    let stored = cache
+        .load_complete()
+        .or_else(|| cache.read_json::<CompleteRecord>("spans.json"));
     if let (Some(record), true) = (&stored, need.is_empty()) {
         return Ok(RefineResult {
             record: record.clone(),
@@ -823,7 +817,6 @@ fn refine_pass(
     };
     let t = Instant::now();
     let mut computed = 0;
-    let mut new = BTreeMap::new();
     let mut done_before = from_cache;
     let mut relay = |p: Progress| match p {
         Progress::Clips { done, .. } => {
@@ -847,13 +840,12 @@ fn refine_pass(
         cancelled,
         refine.len() as u64,
         clip_s,
-        &mut new,
+        &mut outputs,
         &mut computed,
         &mut relay,
     )?;
     ran.infer_s += t.elapsed().as_secs_f64();
     ran.computed += computed;
-    outputs.extend(new);
     let record = match seek {
         // The runs' spans number frames from each seek; the coarse decode's facts hold.
         Some((spans, coarse)) => CompleteRecord {
@@ -862,9 +854,9 @@ fn refine_pass(
         },
         None => completion_record(info, summary),
     };
-    if let Some(c) = cache {
-        c.write_json("spans.json", &record).map_err(cache_err(c))?;
-    }
+    cache
+        .write_json("spans.json", &record)
+        .map_err(cache_error(cache))?;
     let decode = if seek.is_some() {
         format!("seek ({} runs)", runs.len())
     } else {

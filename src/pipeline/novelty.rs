@@ -25,12 +25,15 @@
 
 use crate::base::float::flush_denormals;
 use crate::model::NoveltyParams;
-use ndarray::{Array2, Axis, s};
+use ndarray::{Array2, Axis};
 
 /// Fewer clips than this and the scorer has nothing to compare against.
 const MIN_CLIPS: usize = 4;
 /// Rows of the similarity matrix computed at once (bounds memory on long footage).
 const BLOCK_ROWS: usize = 512;
+
+/// Each clip's most similar clips, most similar first (empty unless asked for).
+pub type Neighbours = Vec<Vec<u64>>;
 
 /// Scores plus what the calibration found, for reports and debugging.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +50,49 @@ pub struct NoveltyOutcome {
     pub note: Option<String>,
 }
 
+/// Feature rows fetched by position: from memory, or from the feature cache a block at a time,
+/// so that a day of footage never holds every clip's features at once (1 h of 30 fps footage
+/// is 6,750 clips × 4 KiB). The scorer holds the reference rows (at most `max_reference`) and
+/// one block of [`BLOCK_ROWS`] queries.
+pub trait RowSource {
+    /// Why a row could not be fetched.
+    type Error;
+    /// Rows there are.
+    fn rows(&self) -> usize;
+    /// Values per row.
+    fn dim(&self) -> usize;
+    /// Writes rows `idx` (each `< rows()`), in that order and row-major, into `out`
+    /// (`idx.len() × dim` values).
+    fn fetch(&self, idx: &[usize], out: &mut [f32]) -> Result<(), Self::Error>;
+}
+
+/// Rows held in memory: `n × dim` values, row-major.
+pub struct InMemory<'a> {
+    /// The values.
+    pub values: &'a [f32],
+    /// Values per row.
+    pub dim: usize,
+}
+
+impl RowSource for InMemory<'_> {
+    type Error = std::convert::Infallible;
+
+    fn rows(&self) -> usize {
+        self.values.len().checked_div(self.dim).unwrap_or(0)
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn fetch(&self, idx: &[usize], out: &mut [f32]) -> Result<(), Self::Error> {
+        for (&i, row) in idx.iter().zip(out.chunks_exact_mut(self.dim)) {
+            row.copy_from_slice(&self.values[i * self.dim..(i + 1) * self.dim]);
+        }
+        Ok(())
+    }
+}
+
 /// Scores `n` clips whose features are the rows of `features` (`n` × `dim`, row-major), each
 /// clip lasting `clip_s` seconds. Runs with subnormals flushed (`base::float`): the similarity
 /// products of near-zero feature values would otherwise take Intel's slow path.
@@ -56,40 +102,36 @@ pub fn novelty_scores(
     clip_s: f64,
     p: &NoveltyParams,
 ) -> NoveltyOutcome {
-    flush_denormals(|| novelty_scores_here(features, dim, clip_s, p))
+    let rows = InMemory {
+        values: features,
+        dim,
+    };
+    match novelty_scores_from(&rows, clip_s, p, 0) {
+        Ok((outcome, _)) => outcome,
+        Err(never) => match never {},
+    }
 }
 
-/// As [`novelty_scores`], also returning each clip's `m` most similar clips (outside the
-/// exclusion window, among the reference clips), most similar first: the cascade refines them
-/// with a candidate, so that its full-resolution neighbours are the ones the full pass would
-/// find (`pipeline::cascade`).
-pub fn novelty_scores_with_neighbours(
-    features: &[f32],
-    dim: usize,
+/// As [`novelty_scores`], on rows from any source; with `m` > 0 also returning each clip's `m`
+/// most similar clips (outside the exclusion window, among the reference clips), most similar
+/// first: the cascade refines them with a candidate, so that its full-resolution neighbours
+/// are the ones the full pass would find (`pipeline::cascade`).
+pub fn novelty_scores_from<R: RowSource>(
+    rows: &R,
     clip_s: f64,
     p: &NoveltyParams,
     m: usize,
-) -> (NoveltyOutcome, Vec<Vec<u64>>) {
-    flush_denormals(|| scores_and_neighbours(features, dim, clip_s, p, m))
+) -> Result<(NoveltyOutcome, Neighbours), R::Error> {
+    flush_denormals(|| scores_and_neighbours(rows, clip_s, p, m))
 }
 
-fn novelty_scores_here(
-    features: &[f32],
-    dim: usize,
-    clip_s: f64,
-    p: &NoveltyParams,
-) -> NoveltyOutcome {
-    scores_and_neighbours(features, dim, clip_s, p, 0).0
-}
-
-fn scores_and_neighbours(
-    features: &[f32],
-    dim: usize,
+fn scores_and_neighbours<R: RowSource>(
+    rows: &R,
     clip_s: f64,
     p: &NoveltyParams,
     m: usize,
-) -> (NoveltyOutcome, Vec<Vec<u64>>) {
-    let n = features.len().checked_div(dim).unwrap_or(0);
+) -> Result<(NoveltyOutcome, Neighbours), R::Error> {
+    let n = rows.rows();
     if n < MIN_CLIPS {
         let outcome = NoveltyOutcome {
             scores: vec![0.0; n],
@@ -100,19 +142,11 @@ fn scores_and_neighbours(
                 "footage too short for the novelty scorer ({n} clips; it needs at least {MIN_CLIPS}): scores are 0"
             )),
         };
-        return (outcome, vec![Vec::new(); if m > 0 { n } else { 0 }]);
+        return Ok((outcome, vec![Vec::new(); if m > 0 { n } else { 0 }]));
     }
-    let x = normalised(features, n, dim);
     let window = exclusion_window(n, clip_s, p);
-    let clips: Vec<u64> = (0..n as u64).collect();
-    let (distances, neighbours) = distances_against(
-        &x,
-        &clips,
-        &reference_rows(n, p.max_reference),
-        window,
-        p.k,
-        m,
-    );
+    let (distances, neighbours) =
+        distances_against(rows, &reference_rows(n, p.max_reference), window, p.k, m)?;
     let (median, spread) = calibrate(&distances, p);
     let scores = distances
         .iter()
@@ -125,20 +159,26 @@ fn scores_and_neighbours(
         spread,
         note: None,
     };
-    (outcome, neighbours)
+    Ok((outcome, neighbours))
 }
 
-/// The rows as an `n`×`dim` matrix, each L2-normalised.
-pub(super) fn normalised(features: &[f32], n: usize, dim: usize) -> Array2<f32> {
-    let mut x = Array2::from_shape_vec((n, dim), features[..n * dim].to_vec())
-        .unwrap_or_else(|_| Array2::zeros((n, dim)));
+/// Rows `idx` of `rows` as a matrix, each L2-normalised.
+pub(super) fn fetch_normalised<R: RowSource>(
+    rows: &R,
+    idx: &[usize],
+) -> Result<Array2<f32>, R::Error> {
+    let dim = rows.dim();
+    let mut values = vec![0f32; idx.len() * dim];
+    rows.fetch(idx, &mut values)?;
+    let mut x = Array2::from_shape_vec((idx.len(), dim), values)
+        .unwrap_or_else(|_| Array2::zeros((idx.len(), dim)));
     for mut row in x.axis_iter_mut(Axis(0)) {
         let norm = row.dot(&row).sqrt();
         if norm > 0.0 {
             row /= norm;
         }
     }
-    x
+    Ok(x)
 }
 
 /// Clips this close (in clip indices) are not each other's neighbours; a quarter of the
@@ -164,40 +204,40 @@ pub(super) fn reference_rows(n: usize, max_reference: usize) -> Vec<usize> {
 
 /// Each row's novelty distance: 1 − the mean of its `k` highest cosine similarities among the
 /// reference rows whose clip lies more than `window` clips away; with `m` > 0 also the clips
-/// of its `m` most similar such rows.
-fn distances_against(
-    x: &Array2<f32>,
-    clips: &[u64],
+/// of its `m` most similar such rows. Row `i` is clip `i`.
+fn distances_against<R: RowSource>(
+    rows: &R,
     refs: &[usize],
     window: u64,
     k: usize,
     m: usize,
-) -> (Vec<f32>, Vec<Vec<u64>>) {
-    let n = x.nrows();
-    let reference = x.select(Axis(0), refs);
+) -> Result<(Vec<f32>, Neighbours), R::Error> {
+    let n = rows.rows();
+    let reference = fetch_normalised(rows, refs)?;
     let mut distances = vec![0f32; n];
     let mut neighbours = Vec::with_capacity(if m > 0 { n } else { 0 });
     let keep = k.max(m);
     let mut best: Vec<(f32, u64)> = Vec::with_capacity(keep + 1);
     for start in (0..n).step_by(BLOCK_ROWS) {
         let end = (start + BLOCK_ROWS).min(n);
-        let sims = x.slice(s![start..end, ..]).dot(&reference.t());
+        let block: Vec<usize> = (start..end).collect();
+        let sims = fetch_normalised(rows, &block)?.dot(&reference.t());
         for (r, row) in sims.axis_iter(Axis(0)).enumerate() {
-            let i = start + r;
+            let i = (start + r) as u64;
             best.clear();
             for (&j, &sim) in refs.iter().zip(row.iter()) {
-                if clips[i].abs_diff(clips[j]) <= window {
+                if i.abs_diff(j as u64) <= window {
                     continue;
                 }
-                insert_top(&mut best, (sim, clips[j]), keep);
+                insert_top(&mut best, (sim, j as u64), keep);
             }
-            distances[i] = mean_top_distance(best.iter().map(|b| b.0), k);
+            distances[i as usize] = mean_top_distance(best.iter().map(|b| b.0), k);
             if m > 0 {
                 neighbours.push(best.iter().take(m).map(|b| b.1).collect());
             }
         }
     }
-    (distances, neighbours)
+    Ok((distances, neighbours))
 }
 
 /// 1 − the mean of the first `k` of `sims` (sorted descending); 0 when there are none.

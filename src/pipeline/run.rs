@@ -4,14 +4,19 @@
 //!
 //! ```text
 //!  decode thread ──Batch(≤2 in flight)──▶ inference thread(s) ──WorkerMsg──▶ caller thread
-//!  (FFmpeg, swscale,                      (one ONNX Runtime session each;      (progress, collects
-//!   ClipAssembler)                         writes each batch to the cache)      features, scores)
+//!  (FFmpeg, swscale,                      (one ONNX Runtime session each;      (progress, indexes
+//!   ClipAssembler)                         writes each batch to the cache)      the cache, scores)
 //! ```
+//!
+//! The features stay in the feature cache (a temporary one for `--no-cache`): the caller keeps
+//! where each clip's lie and its top classes, about 100 bytes a clip, and the scorers read
+//! them back a block at a time. Measured from the cache, the full pass's peak memory grew by
+//! 20 MiB from 1 h to 8 h of footage (it grew by 554 MiB when every feature was held).
 
 use super::PipelineError;
-use super::cache::{CompleteRecord, FeatureCache};
+use super::cache::{CachedRows, ClipIndex, CompleteRecord, FeatureCache, TopClasses};
 use super::gate::{ClipSignature, Gate, GateParams};
-use super::novelty::novelty_scores;
+use super::novelty::novelty_scores_from;
 use super::report::{
     Action, CacheSummary, CascadeSummary, ClipScore, ModelSummary, Pass, ScoreReport,
     ScorerSummary, Timing, VideoSummary,
@@ -180,32 +185,35 @@ const PROVISIONAL_MIN_CLIPS: usize = 16;
 pub(super) struct ProvisionalRule<'a> {
     pub params: &'a crate::model::NoveltyParams,
     pub stage: &'static str,
-    pub dim: usize,
     pub footage_s: f64,
 }
 
-/// Novelty on every clip with features so far (reused clips carry their reference's).
+/// Novelty on every clip with features so far (reused clips carry their reference's), read
+/// from the cache a block at a time. None when there are too few clips yet, or the cache could
+/// not be read (logged: provisional scores are a convenience, the final ones will say).
 pub(super) fn provisional_scores(
-    outputs: &BTreeMap<u64, ClipOutput>,
+    outputs: &ClipIndex,
     reused: &[(u64, u64)],
     rule: &ProvisionalRule<'_>,
     clip_s: f64,
 ) -> Option<Provisional> {
-    let mut src: BTreeMap<u64, u64> = outputs.keys().map(|&k| (k, k)).collect();
-    src.extend(
-        reused
-            .iter()
-            .filter(|(_, r)| outputs.contains_key(r))
-            .copied(),
-    );
+    let mut src: BTreeMap<u64, u64> = outputs.clips().map(|k| (k, k)).collect();
+    src.extend(reused.iter().filter(|(_, r)| outputs.contains(*r)).copied());
     if src.len() < PROVISIONAL_MIN_CLIPS {
         return None;
     }
-    let mut flat = Vec::with_capacity(src.len() * rule.dim);
-    for s in src.values() {
-        flat.extend_from_slice(&outputs.get(s)?.features);
-    }
-    let out = novelty_scores(&flat, rule.dim, clip_s, rule.params);
+    let sources: Vec<u64> = src.values().copied().collect();
+    let rows = CachedRows {
+        index: outputs,
+        clips: &sources,
+    };
+    let out = match novelty_scores_from(&rows, clip_s, rule.params, 0) {
+        Ok((out, _)) => out,
+        Err(e) => {
+            tracing::warn!("no provisional scores: {e}");
+            return None;
+        }
+    };
     let clips: Vec<u64> = src.keys().copied().collect();
     let last_end = clips.last().map_or(0.0, |&c| (c + 1) as f64 * clip_s);
     Some(Provisional {
@@ -224,7 +232,8 @@ struct Batch {
 }
 
 enum WorkerMsg {
-    Done(Vec<(u64, ClipOutput)>),
+    /// A batch written to the cache: its file and each clip's top classes, in file order.
+    Done(PathBuf, Vec<(u64, TopClasses)>),
     /// From the decode thread: clips the change gate found unchanged, each with the clip whose
     /// features it reuses.
     Reused(Vec<(u64, u64)>),
@@ -336,6 +345,9 @@ pub(super) struct Scored {
     pub cascade: Option<CascadeSummary>,
 }
 
+/// Clips the MIL head scores at once (16 MiB of features at 1,024 values a clip).
+const HEAD_BLOCK: usize = 4096;
+
 /// Today's full pass: every clip through the full network, then the scorer.
 fn full_pass(
     path: &Path,
@@ -354,31 +366,19 @@ fn full_pass(
         ScorerSpec::Novelty(p) if opts.provisional => Some(p),
         _ => None,
     };
-    let got = clip_features(path, pack, opts, provisional, cancelled, progress)?;
-    let ClipFeatures {
-        info,
-        sha256,
-        record,
-        dim,
-        features: flat,
-        tops,
-        device,
-        device_note,
-        runtime_version,
-        clips_from_cache,
-        clips_computed,
-        infer_s,
-        cache_dir,
-    } = got;
+    let got = clip_rows(path, pack, opts, provisional, cancelled, progress)?;
+    let order = got.order();
     let contract = &pack.manifest.extractor.input;
     let clip_s = f64::from(contract.frames) / contract.frame_rate;
+    let rows = CachedRows {
+        index: &got.index,
+        clips: &order,
+    };
     let (scores, summary) = match spec {
         ScorerSpec::MilHead(h) => {
             let session = head
                 .as_mut()
                 .ok_or_else(|| PipelineError::Internal("head session missing".into()))?;
-            let mut x = flat;
-            l2_normalise_rows(&mut x, dim);
             let summary = ScorerSummary {
                 kind: spec.kind().into(),
                 params: serde_json::json!({ "file": h.file, "sha256": h.sha256 }),
@@ -386,10 +386,22 @@ fn full_pass(
                 spread: 0.0,
                 note: None,
             };
-            (session.run(&x)?, summary)
+            // A block of clips at a time: the head scores each clip on its own.
+            let mut scores = Vec::with_capacity(order.len());
+            let mut x = Vec::new();
+            for block in order.chunks(HEAD_BLOCK) {
+                x.resize(block.len() * got.dim, 0.0);
+                got.index
+                    .read_rows(block, &mut x)
+                    .map_err(|e| got.cache_error(e))?;
+                l2_normalise_rows(&mut x, got.dim);
+                scores.extend(session.run(&x)?);
+            }
+            (scores, summary)
         }
         ScorerSpec::Novelty(params) => {
-            let novelty = novelty_scores(&flat, dim, clip_s, params);
+            let (novelty, _) =
+                novelty_scores_from(&rows, clip_s, params, 0).map_err(|e| got.cache_error(e))?;
             let summary = ScorerSummary {
                 kind: spec.kind().into(),
                 params: serde_json::to_value(params).unwrap_or_default(),
@@ -400,6 +412,20 @@ fn full_pass(
             (novelty.scores, summary)
         }
     };
+    let tops = got.tops(&order);
+    let ClipRows {
+        info,
+        sha256,
+        record,
+        device,
+        device_note,
+        runtime_version,
+        clips_from_cache,
+        clips_computed,
+        infer_s,
+        cache_dir,
+        ..
+    } = got;
     let passes = vec![Pass::Full; scores.len()];
     Ok(Scored {
         coarse_scores: Vec::new(),
@@ -564,18 +590,98 @@ pub fn extract_clip_features(
     cancelled: &(dyn Fn() -> bool + Sync),
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ClipFeatures, PipelineError> {
-    clip_features(path, pack, opts, None, cancelled, progress)
+    let got = clip_rows(path, pack, opts, None, cancelled, progress)?;
+    let order = got.order();
+    let mut features = vec![0f32; order.len() * got.dim];
+    got.index
+        .read_rows(&order, &mut features)
+        .map_err(|source| got.cache_error(source))?;
+    let tops = got.tops(&order);
+    let ClipRows {
+        info,
+        sha256,
+        record,
+        dim,
+        device,
+        device_note,
+        runtime_version,
+        clips_from_cache,
+        clips_computed,
+        infer_s,
+        cache_dir,
+        ..
+    } = got;
+    Ok(ClipFeatures {
+        info,
+        sha256,
+        record,
+        dim,
+        features,
+        tops,
+        device,
+        device_note,
+        runtime_version,
+        clips_from_cache,
+        clips_computed,
+        infer_s,
+        cache_dir,
+    })
 }
 
-/// [`extract_clip_features`], with provisional novelty scores under `provisional`.
-fn clip_features(
+/// [`ClipFeatures`] with the features left in the cache: what the scorers read them from, a
+/// block at a time.
+struct ClipRows {
+    info: VideoInfo,
+    sha256: String,
+    record: CompleteRecord,
+    dim: usize,
+    /// Every clip of `record.spans`, in the cache (real or temporary).
+    index: ClipIndex,
+    /// The cache folder (for errors).
+    dir: PathBuf,
+    /// The temporary cache of a `--no-cache` run, removed on drop.
+    _temporary: Option<tempfile::TempDir>,
+    device: String,
+    device_note: Option<String>,
+    runtime_version: Option<String>,
+    clips_from_cache: u64,
+    clips_computed: u64,
+    infer_s: f64,
+    cache_dir: Option<String>,
+}
+
+impl ClipRows {
+    /// The clips, in order.
+    fn order(&self) -> Vec<u64> {
+        self.record.spans.iter().map(|s| s.index).collect()
+    }
+
+    /// Top classes of `clips`.
+    fn tops(&self, clips: &[u64]) -> Vec<Vec<(u32, f32)>> {
+        clips
+            .iter()
+            .map(|&c| self.index.top(c).map(<[_]>::to_vec).unwrap_or_default())
+            .collect()
+    }
+
+    fn cache_error(&self, source: std::io::Error) -> PipelineError {
+        PipelineError::Cache {
+            path: self.dir.clone(),
+            source,
+        }
+    }
+}
+
+/// [`extract_clip_features`], leaving the features in the cache, with provisional novelty
+/// scores under `provisional`.
+fn clip_rows(
     path: &Path,
     pack: &Pack,
     opts: &ScoreOptions,
     provisional: Option<&crate::model::NoveltyParams>,
     cancelled: &(dyn Fn() -> bool + Sync),
     progress: &mut dyn FnMut(Progress),
-) -> Result<ClipFeatures, PipelineError> {
+) -> Result<ClipRows, PipelineError> {
     let (input, info) = open_video(path)?;
     progress(Progress::Hashing);
     let sha256 = sha256_file(path).map_err(|source| VideoError::Io {
@@ -589,35 +695,18 @@ fn clip_features(
     let dim = pack.manifest.extractor.features.dim;
     let clip_s = f64::from(contract.frames) / contract.frame_rate;
 
-    let cache = match &opts.cache_root {
-        Some(root) if opts.cache_only => Some(FeatureCache::at(
-            root,
-            &pack.feature_key(),
-            &sha256,
-            dim,
-            TOP_K,
-        )),
-        Some(root) => Some(
-            FeatureCache::open(root, &pack.feature_key(), &sha256, dim, TOP_K).map_err(
-                |source| PipelineError::Cache {
-                    path: root.clone(),
-                    source,
-                },
-            )?,
-        ),
-        None => None,
+    let (cache, temporary) = open_cache(opts, &pack.feature_key(), &sha256, dim)?;
+    let cache_dir = temporary
+        .is_none()
+        .then(|| cache.dir().display().to_string());
+    let cache_err = |source| PipelineError::Cache {
+        path: cache.dir().to_path_buf(),
+        source,
     };
-    let mut outputs: BTreeMap<u64, ClipOutput> = match &cache {
-        Some(c) => c.load().map_err(|source| PipelineError::Cache {
-            path: c.dir().to_path_buf(),
-            source,
-        })?,
-        None => BTreeMap::new(),
-    };
+    let mut outputs = cache.index().map_err(cache_err)?;
     let complete = cache
-        .as_ref()
-        .and_then(FeatureCache::load_complete)
-        .filter(|r| r.spans.iter().all(|s| outputs.contains_key(&s.index)));
+        .load_complete()
+        .filter(|r| r.spans.iter().all(|s| outputs.contains(s.index)));
 
     let clips_from_cache;
     let mut clips_computed = 0u64;
@@ -643,7 +732,7 @@ fn clip_features(
                 provider,
                 note: note.clone(),
             });
-            let cached: HashSet<u64> = outputs.keys().copied().collect();
+            let cached: HashSet<u64> = outputs.clips().collect();
             let t_infer = Instant::now();
             let wanted = |clip: u64| !cached.contains(&clip);
             let plan = DecodePlan {
@@ -654,7 +743,6 @@ fn clip_features(
                 provisional: provisional.map(|params| ProvisionalRule {
                     params,
                     stage: "full pass",
-                    dim,
                     footage_s: info.duration_s.unwrap_or(0.0),
                 }),
             };
@@ -664,7 +752,7 @@ fn clip_features(
                 contract,
                 extractors,
                 &plan,
-                cache.as_ref(),
+                &cache,
                 batch_size,
                 cancelled,
                 estimate,
@@ -677,13 +765,7 @@ fn clip_features(
             let record = completion_record(&info, summary);
             clips_from_cache =
                 record.spans.len() as u64 - clips_computed.min(record.spans.len() as u64);
-            if let Some(c) = &cache {
-                c.write_complete(&record)
-                    .map_err(|source| PipelineError::Cache {
-                        path: c.dir().to_path_buf(),
-                        source,
-                    })?;
-            }
+            cache.write_complete(&record).map_err(cache_err)?;
             (
                 record,
                 provider.name().to_string(),
@@ -692,32 +774,57 @@ fn clip_features(
             )
         }
     };
-
-    // Features in clip order.
-    let mut flat = Vec::with_capacity(record.spans.len() * dim);
-    let mut tops = Vec::with_capacity(record.spans.len());
-    for s in &record.spans {
-        let o = outputs
-            .get(&s.index)
-            .ok_or_else(|| PipelineError::Internal(format!("clip {} has no features", s.index)))?;
-        flat.extend_from_slice(&o.features);
-        tops.push(o.top.clone());
+    if let Some(s) = record.spans.iter().find(|s| !outputs.contains(s.index)) {
+        return Err(PipelineError::Internal(format!(
+            "clip {} has no features",
+            s.index
+        )));
     }
-    Ok(ClipFeatures {
+    Ok(ClipRows {
         info,
         sha256,
         record,
         dim,
-        features: flat,
-        tops,
+        index: outputs,
+        dir: cache.dir().to_path_buf(),
+        _temporary: temporary,
         device,
         device_note,
         runtime_version,
         clips_from_cache,
         clips_computed,
         infer_s,
-        cache_dir: cache.as_ref().map(|c| c.dir().display().to_string()),
+        cache_dir,
     })
+}
+
+/// The feature cache of one video under one feature key: the user's (`opts.cache_root`), or a
+/// temporary one that goes when the returned guard drops (a `--no-cache` run). With
+/// `opts.cache_only` the user's is not created if missing.
+pub(super) fn open_cache(
+    opts: &ScoreOptions,
+    feature_key: &str,
+    sha256: &str,
+    dim: usize,
+) -> Result<(FeatureCache, Option<tempfile::TempDir>), PipelineError> {
+    match &opts.cache_root {
+        Some(root) if opts.cache_only => Ok((
+            FeatureCache::at(root, feature_key, sha256, dim, TOP_K),
+            None,
+        )),
+        Some(root) => FeatureCache::open(root, feature_key, sha256, dim, TOP_K)
+            .map(|c| (c, None))
+            .map_err(|source| PipelineError::Cache {
+                path: root.clone(),
+                source,
+            }),
+        None => super::cache::temporary(feature_key, dim, TOP_K)
+            .map(|(c, guard)| (c, Some(guard)))
+            .map_err(|source| PipelineError::Cache {
+                path: std::env::temp_dir(),
+                source,
+            }),
+    }
 }
 
 /// One extractor session per worker (the pack's coarse network, or its full one) and the batch
@@ -798,8 +905,8 @@ pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> Com
     }
 }
 
-/// Runs the decode thread and the inference threads to completion and collects the features of
-/// every clip not already in `outputs`.
+/// Runs the decode thread and the inference threads to completion: the features of every clip
+/// not already in `outputs` go to `cache`, and `outputs` indexes them.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run_threads(
     input: ff::format::context::Input,
@@ -807,12 +914,12 @@ pub(super) fn run_threads(
     contract: &InputContract,
     extractors: Vec<Extractor>,
     plan: &DecodePlan<'_>,
-    cache: Option<&FeatureCache>,
+    cache: &FeatureCache,
     batch_size: usize,
     cancelled: &(dyn Fn() -> bool + Sync),
     estimate: u64,
     clip_s: f64,
-    outputs: &mut BTreeMap<u64, ClipOutput>,
+    outputs: &mut ClipIndex,
     computed: &mut u64,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<DecodeSummary, PipelineError> {
@@ -877,10 +984,10 @@ pub(super) fn run_threads(
                         video_s: done as f64 * clip_s,
                     });
                 }
-                WorkerMsg::Done(clips) => {
+                WorkerMsg::Done(file, clips) => {
                     done += clips.len() as u64;
                     *computed += clips.len() as u64;
-                    outputs.extend(clips);
+                    outputs.add(file, clips);
                     progress(Progress::Clips {
                         done,
                         estimate: estimate.max(done),
@@ -1047,7 +1154,7 @@ fn infer_loop(
     rx: Receiver<Batch>,
     tx: Sender<WorkerMsg>,
     back: Sender<Vec<u8>>,
-    cache: Option<&FeatureCache>,
+    cache: &FeatureCache,
     stopped: &dyn Fn() -> bool,
 ) {
     for batch in rx.iter() {
@@ -1060,20 +1167,22 @@ fn infer_loop(
             .and_then(|outs| {
                 let items: Vec<(u64, ClipOutput)> =
                     batch.clips.iter().map(|c| c.index).zip(outs).collect();
-                if let Some(c) = cache {
-                    c.write_batch(&items)
-                        .map_err(|source| PipelineError::Cache {
-                            path: c.dir().to_path_buf(),
-                            source,
-                        })?;
-                }
-                Ok(items)
+                let cache_err = |source| PipelineError::Cache {
+                    path: cache.dir().to_path_buf(),
+                    source,
+                };
+                let file = cache
+                    .write_batch(&items)
+                    .map_err(cache_err)?
+                    .ok_or_else(|| PipelineError::Internal("an empty batch".into()))?;
+                let tops = items.into_iter().map(|(c, o)| (c, o.top)).collect();
+                Ok((file, tops))
             });
         // Hand the pixel buffer back for reuse. A full channel only means the decoder already
         // has spares (or has finished): this buffer is then simply freed.
         let _ = back.try_send(batch.pixels);
         let msg = match result {
-            Ok(items) => WorkerMsg::Done(items),
+            Ok((file, tops)) => WorkerMsg::Done(file, tops),
             Err(e) => WorkerMsg::Failed(e),
         };
         let failed = matches!(msg, WorkerMsg::Failed(_));
