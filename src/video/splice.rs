@@ -21,7 +21,7 @@
 //! whole span (`reencode.rs`).
 
 use super::export::{ClipExport, CopyOptions, asked_frames, frame_end_s, write_then_rename};
-use super::frames::{FrameTable, IndexedVideo};
+use super::frames::{FrameTable, IndexedVideo, next_packet};
 use super::reencode::{for_each_frame, lossless_x264};
 use super::{VideoError, ffi, open_video};
 use ffmpeg_next as ff;
@@ -102,12 +102,11 @@ struct GopMap {
 
 fn gop_map(src: &Path, stream: usize, table: &FrameTable) -> Result<GopMap, VideoError> {
     let (mut input, _) = open_video(src)?;
-    let mut packet = ff::Packet::empty();
     let mut keyframes = Vec::new();
     let mut reordered = false;
     let mut last_pts = i64::MIN;
     let origin = table.ticks[0];
-    while packet.read(&mut input).is_ok() {
+    while let Ok(packet) = next_packet(&mut input) {
         if packet.stream() != stream || ffi::is_discard(&packet) {
             continue;
         }
@@ -363,9 +362,8 @@ fn write_clip(
     let sec = f64::from(tb);
     let ts = ((k2_pts as f64 * sec) * f64::from(ff::ffi::AV_TIME_BASE)).floor() as i64;
     input.seek(ts, ..ts).map_err(|e| fail("seek", e))?;
-    let mut packet = ff::Packet::empty();
     let mut started = false;
-    while packet.read(&mut input).is_ok() {
+    while let Ok(packet) = next_packet(&mut input) {
         if packet.stream() != info.stream_index {
             continue;
         }
