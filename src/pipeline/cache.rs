@@ -212,6 +212,14 @@ impl FeatureCache {
     }
 }
 
+/// The error of a cache that could not be read or written, naming its folder.
+pub(super) fn cache_error(cache: &FeatureCache) -> impl Fn(io::Error) -> super::PipelineError + '_ {
+    move |source| super::PipelineError::Cache {
+        path: cache.dir().to_path_buf(),
+        source,
+    }
+}
+
 /// Bytes of one clip's record in a batch file: index, features, top classes.
 fn record_bytes(dim: usize, top_k: usize) -> usize {
     8 + 4 * dim + 8 * top_k

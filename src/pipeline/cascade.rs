@@ -33,7 +33,7 @@
 //! it stopped and a finished one rescored needs no decoding.
 
 use super::PipelineError;
-use super::cache::{CachedRows, ClipIndex, CompleteRecord, FeatureCache};
+use super::cache::{CachedRows, ClipIndex, CompleteRecord, FeatureCache, cache_error};
 use super::gate::GateParams;
 use super::novelty::{
     RowSource, calibrate, exclusion_window, fetch_normalised, insert_top, mean_top_distance,
@@ -525,14 +525,6 @@ fn full_resolution_distances(
         }
     }
     Ok(out)
-}
-
-/// The error of a cache that could not be read.
-fn cache_error(cache: &FeatureCache) -> impl Fn(std::io::Error) -> PipelineError + '_ {
-    move |source| PipelineError::Cache {
-        path: cache.dir().to_path_buf(),
-        source,
-    }
 }
 
 /// Strata of the calibration sample (see [`calibration_sample`]).

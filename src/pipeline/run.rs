@@ -14,7 +14,7 @@
 //! 20 MiB from 1 h to 8 h of footage (it grew by 554 MiB when every feature was held).
 
 use super::PipelineError;
-use super::cache::{CachedRows, ClipIndex, CompleteRecord, FeatureCache, TopClasses};
+use super::cache::{CachedRows, ClipIndex, CompleteRecord, FeatureCache, TopClasses, cache_error};
 use super::gate::{ClipSignature, Gate, GateParams};
 use super::novelty::novelty_scores_from;
 use super::report::{
@@ -699,11 +699,7 @@ fn clip_rows(
     let cache_dir = temporary
         .is_none()
         .then(|| cache.dir().display().to_string());
-    let cache_err = |source| PipelineError::Cache {
-        path: cache.dir().to_path_buf(),
-        source,
-    };
-    let mut outputs = cache.index().map_err(cache_err)?;
+    let mut outputs = cache.index().map_err(cache_error(&cache))?;
     let complete = cache
         .load_complete()
         .filter(|r| r.spans.iter().all(|s| outputs.contains(s.index)));
@@ -765,7 +761,7 @@ fn clip_rows(
             let record = completion_record(&info, summary);
             clips_from_cache =
                 record.spans.len() as u64 - clips_computed.min(record.spans.len() as u64);
-            cache.write_complete(&record).map_err(cache_err)?;
+            cache.write_complete(&record).map_err(cache_error(&cache))?;
             (
                 record,
                 provider.name().to_string(),
@@ -1167,13 +1163,9 @@ fn infer_loop(
             .and_then(|outs| {
                 let items: Vec<(u64, ClipOutput)> =
                     batch.clips.iter().map(|c| c.index).zip(outs).collect();
-                let cache_err = |source| PipelineError::Cache {
-                    path: cache.dir().to_path_buf(),
-                    source,
-                };
                 let file = cache
                     .write_batch(&items)
-                    .map_err(cache_err)?
+                    .map_err(cache_error(cache))?
                     .ok_or_else(|| PipelineError::Internal("an empty batch".into()))?;
                 let tops = items.into_iter().map(|(c, o)| (c, o.top)).collect();
                 Ok((file, tops))
