@@ -9,8 +9,19 @@
 //! - 5: `vigil verify` found a modified, missing or extra file
 //! - 130: cancelled with Ctrl-C (finished batches stay cached; rerun to resume)
 
+/// `print!` to stdout that survives a reader going away ([`out::write`]).
+macro_rules! out {
+    ($($t:tt)*) => { $crate::out::write(format_args!($($t)*)) };
+}
+/// `println!` to stdout that survives a reader going away ([`out::write`]).
+macro_rules! outln {
+    () => { $crate::out::write(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::out::write(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 mod cli;
 mod mil_cmd;
+mod out;
 mod progress;
 
 use anyhow::Context as _;
@@ -63,6 +74,11 @@ fn main() -> ExitCode {
             scorer: None,
             cascade: None,
         }),
+    };
+    let code = if out::failed() {
+        code.max(EXIT_OTHER)
+    } else {
+        code
     };
     ExitCode::from(code)
 }
@@ -143,6 +159,10 @@ fn score(args: &ScoreArgs) -> u8 {
     let mut docs = Vec::new();
     let mut code = 0u8;
     for (i, file) in files.iter().enumerate() {
+        if out::gone() && args.output.is_none() {
+            // Nobody reads the results any more, and none go to a file: stop, as `head` expects.
+            break;
+        }
         if files.len() > 1 && !args.json {
             eprintln!("vigil: [{}/{}] {}", i + 1, files.len(), file.display());
         }
@@ -166,9 +186,9 @@ fn score(args: &ScoreArgs) -> u8 {
                 }
                 if !args.json {
                     if i > 0 {
-                        println!();
+                        outln!();
                     }
-                    print!("{}", report.summary(args.top));
+                    out!("{}", report.summary(args.top));
                 }
                 if args.output.is_some() {
                     match serde_json::to_string(&report) {
@@ -391,12 +411,12 @@ fn export(args: &ExportArgs) -> u8 {
             }
             if args.json {
                 match serde_json::to_string_pretty(&out.manifest) {
-                    Ok(j) => println!("{j}"),
+                    Ok(j) => outln!("{j}"),
                     Err(e) => eprintln!("vigil: error: {e}"),
                 }
             } else {
                 for c in &out.manifest.clips {
-                    println!(
+                    outln!(
                         "{}/{}
   source frames {}–{} ({} – {}), {}; {}",
                         out.dir.display(),
@@ -409,7 +429,7 @@ fn export(args: &ExportArgs) -> u8 {
                         c.container_note
                     );
                 }
-                println!(
+                outln!(
                     "  manifest.json, SHA256SUMS and report.html written; check with: vigil verify {}",
                     out.dir.display()
                 );
@@ -448,13 +468,13 @@ fn verify(args: &VerifyArgs) -> u8 {
         },
     };
     for ok in &report.ok {
-        println!("OK       {ok}");
+        outln!("OK       {ok}");
     }
     for p in &report.problems {
-        println!("PROBLEM  {p}");
+        outln!("PROBLEM  {p}");
     }
     let verdict = if report.passed() { "passed" } else { "FAILED" };
-    println!(
+    outln!(
         "verification {verdict}: {} file(s) match, {} problem(s)",
         report.ok.len(),
         report.problems.len()
@@ -479,14 +499,24 @@ fn verify(args: &VerifyArgs) -> u8 {
     if report.passed() { 0 } else { EXIT_VERIFY }
 }
 
-/// One report as one line of JSON on stdout.
+/// One report as one line of JSON on stdout (nothing, once the reader has gone away).
 fn print_json(report: &vigil::pipeline::ScoreReport) -> anyhow::Result<()> {
     use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    serde_json::to_writer(&mut out, report)?;
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
+    if out::gone() {
+        return Ok(());
+    }
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = serde_json::to_writer(&mut stdout, report)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(stdout))
+        .and_then(|()| stdout.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            out::set_gone();
+            Ok(())
+        }
+        other => Ok(other?),
+    }
 }
 
 fn eval(args: &EvalArgs) -> u8 {
@@ -536,7 +566,7 @@ fn eval(args: &EvalArgs) -> u8 {
     };
     if args.json {
         match serde_json::to_string_pretty(&r) {
-            Ok(j) => println!("{j}"),
+            Ok(j) => outln!("{j}"),
             Err(e) => {
                 eprintln!("vigil: error: {e}");
                 return EXIT_OTHER;
@@ -550,22 +580,22 @@ fn eval(args: &EvalArgs) -> u8 {
             |v| format!("{:.2} %", v * 100.0),
         )
     };
-    println!(
+    outln!(
         "frame-level ROC AUC {} over {} frames of {} videos ({} anomalous frames)",
         pct(r.auc),
         r.n_frames,
         r.n_videos,
         r.n_anomalous_frames
     );
-    println!("average precision {}", pct(r.average_precision));
-    println!(
+    outln!("average precision {}", pct(r.average_precision));
+    outln!(
         "false alarms at {:.2} on {} normal video(s): {}",
         r.threshold,
         r.n_normal_videos,
         pct(r.far)
     );
     for v in &r.per_video {
-        println!(
+        outln!(
             "  {:<40} {:>8} frames  peak {:.2} at frame {:<7} AUC {}",
             v.name,
             v.frames,
@@ -576,7 +606,7 @@ fn eval(args: &EvalArgs) -> u8 {
         );
     }
     for w in &r.warnings {
-        println!("  warning: {w}");
+        outln!("  warning: {w}");
     }
     0
 }
@@ -629,20 +659,20 @@ fn show_progress(bar: &Meter, p: &Progress, started: Instant, json: bool) {
 fn doctor(args: &DoctorArgs) -> u8 {
     let mut code = 0;
     match model::init_runtime() {
-        Ok(rt) => println!(
+        Ok(rt) => outln!(
             "ONNX Runtime: {} (version {})",
             rt.path.display(),
             rt.version
         ),
         Err(e) => {
-            println!("ONNX Runtime: {e}");
+            outln!("ONNX Runtime: {e}");
             code = EXIT_MODEL;
         }
     }
     let dir = args.model.clone().unwrap_or_else(model::default_pack_dir);
     match Pack::load(&dir) {
         Ok(pack) => {
-            println!(
+            outln!(
                 "model pack: {} ({}) at {}; file hashes verified",
                 pack.manifest.id,
                 pack.manifest.name,
@@ -654,7 +684,7 @@ fn doctor(args: &DoctorArgs) -> u8 {
                 .iter()
                 .map(model::ScorerSpec::kind)
                 .collect();
-            println!(
+            outln!(
                 "  scorer: {} (default){}",
                 pack.manifest.scorer.kind(),
                 if others.is_empty() {
@@ -664,12 +694,12 @@ fn doctor(args: &DoctorArgs) -> u8 {
                 }
             );
             if let Some(why) = &pack.manifest.scorer_choice {
-                println!("  why: {why}");
+                outln!("  why: {why}");
             }
             if code == 0 {
                 for device in [Device::Cpu, Device::Auto] {
                     match model::Extractor::new(&pack, device, None) {
-                        Ok(ex) => println!(
+                        Ok(ex) => outln!(
                             "  --device {}: runs on {}{}",
                             if device == Device::Cpu { "cpu" } else { "auto" },
                             ex.execution_provider().name(),
@@ -677,7 +707,7 @@ fn doctor(args: &DoctorArgs) -> u8 {
                                 .map_or_else(String::new, |n| format!(" ({n})"))
                         ),
                         Err(e) => {
-                            println!("  session: {e}");
+                            outln!("  session: {e}");
                             code = EXIT_MODEL;
                         }
                     }
@@ -685,13 +715,13 @@ fn doctor(args: &DoctorArgs) -> u8 {
             }
         }
         Err(e) => {
-            println!("model pack: {e}");
+            outln!("model pack: {e}");
             code = EXIT_MODEL;
         }
     }
     match default_cache_root() {
-        Some(c) => println!("feature cache: {}", c.display()),
-        None => println!("feature cache: no cache folder could be determined"),
+        Some(c) => outln!("feature cache: {}", c.display()),
+        None => outln!("feature cache: no cache folder could be determined"),
     }
     code
 }

@@ -85,7 +85,7 @@ pub fn features(args: &FeaturesArgs) -> u8 {
                 .filter(|v| v.label == vigil::mil::labels::VideoLabel::Normal)
                 .count();
             let clips: usize = index.videos.iter().map(|v| v.clips).sum();
-            println!(
+            outln!(
                 "{} videos ({normal} normal, {} anomalous), {clips} clips of {} features → {} ({:.1} s)",
                 index.videos.len(),
                 index.videos.len() - normal,
@@ -267,12 +267,15 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
         )
     });
     let record = write_run(&args.out, &set, &cfg, &outcome, train_s, truth.as_deref())?;
-    println!(
+    outln!(
         "trained {} iterations in {:.1} s; final loss {:.4} (mean of last 100: {:.4})",
-        cfg.iterations, train_s, record.final_loss, record.final_loss_mean100
+        cfg.iterations,
+        train_s,
+        record.final_loss,
+        record.final_loss_mean100
     );
     if let Some(v) = record.validation.last() {
-        println!(
+        outln!(
             "validation: frame AUC {}, false alarms at 0.5 {}",
             v.auc
                 .map_or_else(|| "n/a".into(), |a| format!("{:.2} %", a * 100.0)),
@@ -280,7 +283,7 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
                 .map_or_else(|| "n/a".into(), |a| format!("{:.2} %", a * 100.0))
         );
     }
-    println!("head: {}", args.out.join(HEAD_FILE).display());
+    outln!("head: {}", args.out.join(HEAD_FILE).display());
     if let Some(base) = base {
         let kind = match cfg.objective {
             Objective::Mil => "MIL ranking head",
@@ -300,14 +303,14 @@ fn train_inner(args: &TrainArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
                 base.manifest.id
             )),
         )?;
-        println!(
+        outln!(
             "model pack: {} (vigil score --model {})",
             args.out.display(),
             args.out.display()
         );
     }
     if args.track.is_some() {
-        println!("figure 8: {}", args.out.join("figure8.png").display());
+        outln!("figure 8: {}", args.out.join("figure8.png").display());
     }
     Ok(())
 }
@@ -330,7 +333,7 @@ pub fn pack(args: &PackArgs) -> u8 {
         )?;
         // Load it back: every hash and shape is checked as `vigil score` will.
         Pack::load(&args.out).context("the new pack does not load")?;
-        println!(
+        outln!(
             "model pack {} (default scorer: {}; also: {})",
             args.out.display(),
             m.scorer.kind(),
@@ -385,7 +388,7 @@ pub fn kit(args: &KitArgs) -> u8 {
     match result {
         Ok(summary) => {
             let seconds: f64 = summary.videos.iter().map(|v| v.duration_s).sum();
-            println!(
+            outln!(
                 "kit: {} videos ({:.0} s of footage) in {} ({:.1} s); lists train.txt, test.txt; ground truth annotations.txt",
                 summary.videos.len(),
                 seconds,
@@ -438,7 +441,7 @@ fn long_kit(args: &KitArgs) -> u8 {
                     .iter()
                     .map(|i| format!("{} at {:.1} s", i.class, i.seconds.0))
                     .collect();
-                println!(
+                outln!(
                     "{}: {:.0} min, {} at {}, {}",
                     v.path,
                     v.duration_s / 60.0,
@@ -447,7 +450,7 @@ fn long_kit(args: &KitArgs) -> u8 {
                     at.join(", ")
                 );
             }
-            println!(
+            outln!(
                 "kit --long: 2 scenes in {} ({:.1} s); list test.txt; ground truth annotations.txt",
                 args.output.display(),
                 started.elapsed().as_secs_f64()

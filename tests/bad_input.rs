@@ -86,26 +86,71 @@ fn missing_empty_random_and_text_files() {
 }
 
 #[test]
-fn audio_only_and_unsupported_codec() {
+fn audio_only_files_and_playlists_are_refused() {
     let dir = tempdir();
     let audio = dir.path().join("interview.m4a");
     ffmpeg(&["-f", "lavfi", "-i", "sine=d=2", audio.to_str().unwrap()]);
     rejects(&audio, EXIT_FOOTAGE, "has no video stream");
 
-    // ZMBV (a DOSBox screen-capture codec) in AVI: a real video, not a camera codec.
-    let zmbv = dir.path().join("capture.avi");
+    // A concat list opens other files, which the hash of this one would not cover: refused
+    // by its demuxer, although what it names is a real video.
+    let clip = dir.path().join("clip.mp4");
     ffmpeg(&[
         "-f",
         "lavfi",
         "-i",
         "testsrc=d=1:s=160x120",
-        "-c:v",
-        "zmbv",
-        "-pix_fmt",
-        "bgr24",
-        zmbv.to_str().unwrap(),
+        clip.to_str().unwrap(),
     ]);
-    rejects(&zmbv, EXIT_FOOTAGE, "unsupported video codec 'zmbv'");
+    let list = write(
+        dir.path(),
+        "night.ffconcat",
+        b"ffconcat version 1.0\nfile 'clip.mp4'\n",
+    );
+    rejects(&list, EXIT_FOOTAGE, "opens other files");
+}
+
+/// Runs `vigil score` on `path` with a deadline: a FIFO nobody writes to or `/dev/zero` must
+/// be refused at once, not read forever.
+fn refuses_quickly(path: &Path, needle: &str) {
+    let cache = tempdir();
+    let mut child = vigil(cache.path())
+        .args(["score", "--device", "cpu"])
+        .arg(path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{}: vigil did not return within 30 s", path.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_one_line(&out, EXIT_FOOTAGE, needle);
+}
+
+#[test]
+fn fifos_devices_and_symlink_loops_are_named_for_what_they_are() {
+    let dir = tempdir();
+    let fifo = dir.path().join("camera1.mp4");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    refuses_quickly(&fifo, "is a named pipe (FIFO), not a video file");
+    refuses_quickly(
+        Path::new("/dev/zero"),
+        "is a character device, not a video file",
+    );
+    let (a, b) = (dir.path().join("a.mp4"), dir.path().join("b.mp4"));
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    refuses_quickly(&a, "symbolic links");
 }
 
 /// A 6-second H.264 MP4 cut to 60 % of its size, with the index at the end or the front.

@@ -410,3 +410,40 @@ fn a_folder_scores_every_video_in_it_in_order_and_resumes() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("no video files"), "{err}");
 }
+
+/// `vigil score F | head -c 100`: the reader goes away before vigil prints. vigil ends quietly
+/// with status 0, as ripgrep does, instead of panicking on the broken pipe; with `--output`
+/// the report file is still written.
+#[test]
+fn a_closed_pipe_ends_quietly_and_output_files_are_still_written() {
+    let dir = tempdir();
+    let clip = footage("car-detection.mp4");
+    let report = dir.path().join("report.json");
+    for (json, output) in [(false, false), (true, false), (true, true)] {
+        let mut cmd = vigil(dir.path());
+        cmd.args(["score", "--device", "cpu"]);
+        if json {
+            cmd.arg("--json");
+        }
+        if output {
+            cmd.arg("--output").arg(&report);
+        }
+        let mut child = cmd
+            .arg(&clip)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "json {json}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{err}"
+        );
+        assert!(!err.contains("error"), "{err}");
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert!(doc.to_string().contains("car-detection.mp4"));
+}

@@ -10,7 +10,10 @@
 use super::report::{ClipPictures, report_html, score_plot_png};
 use super::{now_utc, sha256_file, write_atomic};
 use crate::plot::png_from_rgb;
-use crate::video::{CopyOptions, IndexedVideo, VideoError, export_exact, export_stream_copy};
+use crate::video::{
+    CopyOptions, IndexedVideo, VideoError, export_exact, export_reencode, export_stream_copy,
+    stream_copy_refused,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -399,6 +402,14 @@ fn build(
                 &format!("{clip_stem}_exact"),
                 &copy,
             )?
+        } else if let Some(why) = stream_copy_refused(&info.codec) {
+            let c = export_reencode(video, span.from_s, to_s, staging, &clip_stem, &copy)?;
+            let all = vec![[c.first_frame, c.last_frame]];
+            let c = crate::video::ClipExport {
+                container_note: format!("{why}; {}", c.container_note),
+                ..c
+            };
+            (c, all)
         } else {
             let c = export_stream_copy(video, span.from_s, to_s, staging, &clip_stem, &copy)?;
             (c, Vec::new())
@@ -432,8 +443,11 @@ fn build(
             bytes: clip_bytes,
             reason: span.reason.clone(),
             note: span.note.clone(),
-            method: "stream copy (packets byte-identical to the original; nothing re-encoded)"
-                .into(),
+            method: if reencoded.is_empty() {
+                "stream copy (packets byte-identical to the original; nothing re-encoded)".into()
+            } else {
+                "re-encoded losslessly where listed in reencoded_frames (H.264 qp 0); the rest stream-copied".into()
+            },
             container: c.container.clone(),
             container_note: c.container_note.clone(),
             requested: Requested {

@@ -129,7 +129,7 @@ pub(super) fn full_spans(
     frames: u32,
     fps: f64,
 ) -> Option<Vec<crate::video::ClipSpan>> {
-    let clock = crate::video::SlotClock { fps };
+    let clock = crate::video::SlotClock::new(fps);
     let len = u64::from(frames.max(1));
     let slots = clock.slots_before(coarse.duration_s).max(1);
     let clips = slots.div_ceil(len);

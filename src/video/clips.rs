@@ -12,22 +12,60 @@ use serde::{Deserialize, Serialize};
 /// `3/30` from the slot grid count as the same instant.
 const EPS_S: f64 = 1e-6;
 
+/// Time bases at least this fine are taken to round finer true times (Matroska and FLV count
+/// milliseconds); coarser ones count whole frames and are exact.
+const ROUNDING_TICK_S: f64 = 1.0 / 240.0;
+
+/// How far apart (seconds) a frame's time and a grid time may be and still be the same instant,
+/// for timestamps counted in ticks of `seconds_per_tick`.
+///
+/// Matroska stores milliseconds: a 30 fps frame at 2/30 s is written as 0.067 s, and after a
+/// stream-copy remux from MP4 the first frame sits at 0.021 s, so relative times are off by up
+/// to a millisecond. Compared exactly, that frame would miss the slot at 0.0667 s, and every
+/// clip of the remux would shift by a frame against the MP4 it was copied from (scores moved
+/// by up to 0.015). One tick of slack makes the same pictures land on the same slots in both.
+pub fn timestamp_slack(seconds_per_tick: f64) -> f64 {
+    if seconds_per_tick > 0.0 && seconds_per_tick <= ROUNDING_TICK_S {
+        seconds_per_tick.max(EPS_S)
+    } else {
+        EPS_S
+    }
+}
+
 /// The fixed-rate grid that frames are resampled onto.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SlotClock {
     /// Slots per second.
     pub fps: f64,
+    /// Frame times this close to a slot count as at it ([`timestamp_slack`]).
+    pub slack_s: f64,
 }
 
 impl SlotClock {
+    /// A grid of `fps` slots per second for exact timestamps.
+    pub fn new(fps: f64) -> Self {
+        Self {
+            fps,
+            slack_s: EPS_S,
+        }
+    }
+
+    /// A grid of `fps` slots per second for timestamps in ticks of `seconds_per_tick`.
+    pub fn for_ticks(fps: f64, seconds_per_tick: f64) -> Self {
+        Self {
+            fps,
+            slack_s: timestamp_slack(seconds_per_tick),
+        }
+    }
+
     /// Time of slot `n`, in seconds.
     pub fn time_of(&self, slot: u64) -> f64 {
         slot as f64 / self.fps
     }
 
-    /// Number of slots strictly before time `t` (seconds), with [`EPS_S`] slack.
+    /// Number of slots strictly before time `t` (seconds), with `slack_s` slack.
     pub fn slots_before(&self, t: f64) -> u64 {
-        let x = (t - EPS_S) * self.fps;
+        let x = (t - self.slack_s) * self.fps;
         if x <= 0.0 { 0 } else { x.ceil() as u64 }
     }
 }
@@ -113,7 +151,7 @@ impl ClipAssembler {
     pub fn push_frame(&mut self, time_s: f64, out: &mut Vec<SlotEvent>) {
         let arriving = self.frames_seen;
         if let Some(mut w) = self.waiting.take() {
-            if time_s >= w.end_s - EPS_S {
+            if time_s >= w.end_s - self.clock.slack_s {
                 w.end_frame = arriving;
                 out.push(SlotEvent::Ready(w));
             } else {
@@ -190,7 +228,7 @@ impl ClipAssembler {
                 padded_slots: 0,
             };
             match arriving {
-                Some(t) if t < span.end_s - EPS_S => self.waiting = Some(span),
+                Some(t) if t < span.end_s - self.clock.slack_s => self.waiting = Some(span),
                 _ => {
                     span.end_frame = self.frames_seen;
                     out.push(SlotEvent::Ready(span));
@@ -206,7 +244,7 @@ mod tests {
 
     /// Runs the assembler over frame times and returns (slot → frame, clips).
     fn run(times: &[f64], end_s: f64, fps: f64, len: u32) -> (Vec<u64>, Vec<ClipSpan>) {
-        let mut a = ClipAssembler::new(SlotClock { fps }, len);
+        let mut a = ClipAssembler::new(SlotClock::new(fps), len);
         let mut ev = Vec::new();
         for &t in times {
             a.push_frame(t, &mut ev);
@@ -232,7 +270,7 @@ mod tests {
 
     #[test]
     fn slot_clock_counts_exact_instants_once() {
-        let c = SlotClock { fps: 30.0 };
+        let c = SlotClock::new(30.0);
         assert_eq!(c.slots_before(0.0), 0);
         assert_eq!(c.slots_before(0.1), 3);
         assert_eq!(c.slots_before(0.1 + 1e-9), 3);
@@ -322,7 +360,7 @@ mod tests {
         let times: Vec<f64> = (0..200).map(|i| f64::from(i) / 25.0).collect();
         let (slots, clips) = run(&times, 8.0, 30.0, 16);
         // Seek to frame 30 (1.2 s), before clip 3 (1.6 s).
-        let mut a = ClipAssembler::starting_at(SlotClock { fps: 30.0 }, 16, 3);
+        let mut a = ClipAssembler::starting_at(SlotClock::new(30.0), 16, 3);
         assert!((a.next_slot_time() - 1.6).abs() < 1e-9);
         let mut ev = Vec::new();
         for &t in &times[30..] {

@@ -46,29 +46,7 @@ impl FrameDecoder {
     /// Sets up a frame-threaded decoder for the stream described by `info`.
     pub fn new(input: ff::format::context::Input, info: &VideoInfo) -> Result<Self, VideoError> {
         let path = info.path.clone();
-        let stream = input
-            .stream(info.stream_index)
-            .ok_or_else(|| VideoError::Decode {
-                path: path.clone(),
-                reason: "video stream disappeared".into(),
-            })?;
-        let mut ctx =
-            ff::codec::context::Context::from_parameters(stream.parameters()).map_err(|e| {
-                VideoError::Decode {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
-        // Without frame threading H.264 decodes on one core at about half speed.
-        ctx.set_threading(ff::codec::threading::Config {
-            kind: ff::codec::threading::Type::Frame,
-            count: 0,
-            ..Default::default()
-        });
-        let decoder = ctx.decoder().video().map_err(|e| VideoError::Decode {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+        let decoder = open_decoder(&input, info.stream_index, &path)?;
         let (num, den) = info.time_base;
         let seconds_per_tick = if den != 0 {
             f64::from(num) / f64::from(den)
@@ -113,16 +91,35 @@ impl FrameDecoder {
     pub fn seek(&mut self, time_s: f64) -> Result<(), VideoError> {
         let origin_s = self.origin.unwrap_or(0) as f64 * self.seconds_per_tick;
         let ts = ((origin_s + time_s.max(0.0)) * f64::from(ff::ffi::AV_TIME_BASE)).floor() as i64;
-        self.input.seek(ts, ..ts).map_err(|e| VideoError::Decode {
-            path: self.path.clone(),
-            reason: format!("seek to {time_s:.3} s failed: {e}"),
-        })?;
+        if let Err(e) = self.input.seek(ts, ..ts) {
+            // Some demuxers cannot seek at all (raw MJPEG, multipart MJPEG): start again from
+            // the first frame, and the caller decodes forward from there.
+            self.rewind().map_err(|r| VideoError::Decode {
+                path: self.path.clone(),
+                reason: format!("seek to {time_s:.3} s failed ({e}), and so did reopening: {r}"),
+            })?;
+        }
         self.decoder.flush();
         self.pending = None;
         self.flushing = false;
         self.finished = false;
         // The clock may now run from an earlier time than the last frame shown.
         self.last_time_s = 0.0;
+        Ok(())
+    }
+
+    /// Reopens the file at its start, for demuxers that cannot seek. The clock is kept: the
+    /// first frame has the same timestamp again.
+    fn rewind(&mut self) -> Result<(), VideoError> {
+        let (input, info) = super::open_video(&self.path)?;
+        if info.stream_index != self.stream_index {
+            return Err(VideoError::Decode {
+                path: self.path.clone(),
+                reason: "the video stream changed on reopening".into(),
+            });
+        }
+        self.decoder = open_decoder(&input, self.stream_index, &self.path)?;
+        self.input = input;
         Ok(())
     }
 
@@ -258,4 +255,33 @@ impl FrameDecoder {
         self.last_time_s = time_s;
         time_s
     }
+}
+
+/// A frame-threaded decoder for stream `index` of `input`.
+fn open_decoder(
+    input: &ff::format::context::Input,
+    index: usize,
+    path: &std::path::Path,
+) -> Result<ff::decoder::Video, VideoError> {
+    let stream = input.stream(index).ok_or_else(|| VideoError::Decode {
+        path: path.to_path_buf(),
+        reason: "video stream disappeared".into(),
+    })?;
+    let mut ctx =
+        ff::codec::context::Context::from_parameters(stream.parameters()).map_err(|e| {
+            VideoError::Decode {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+        })?;
+    // Without frame threading H.264 decodes on one core at about half speed.
+    ctx.set_threading(ff::codec::threading::Config {
+        kind: ff::codec::threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    });
+    ctx.decoder().video().map_err(|e| VideoError::Decode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }

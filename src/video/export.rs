@@ -138,7 +138,6 @@ pub fn export_stream_copy(
         )
     };
     let hide_lead_in = format != "matroska";
-
     let (final_path, copied) = write_then_rename(out_dir, stem, ext, |tmp| {
         copy_packets(
             src,
@@ -184,6 +183,21 @@ pub fn export_stream_copy(
         streams: copied.streams,
         left_out: copied.left_out,
     })
+}
+
+/// Why the packets of `codec` cannot be copied into a clip, or `None` when they can.
+///
+/// FFmpeg reads RealVideo out of `.rm` files but writes no container that takes those packets
+/// back: Matroska's muxer refuses them ("not yet implemented"), and its own RealMedia muxer
+/// writes a file whose frames no longer decode ("marker missing", tried with `ffmpeg -c copy`
+/// too). Such footage is exported by lossless re-encoding, and the manifest says so.
+pub fn stream_copy_refused(codec: &str) -> Option<&'static str> {
+    match codec {
+        "rv10" | "rv20" | "rv30" | "rv40" => Some(
+            "FFmpeg cannot copy RealVideo packets into a clip that decodes, so the span was re-encoded losslessly",
+        ),
+        _ => None,
+    }
 }
 
 /// `stem.ext`, or `stem_2.ext`, `stem_3.ext`… whichever does not exist yet.
@@ -251,8 +265,11 @@ pub(crate) fn write_then_rename<T>(
     let value = match write(&tmp) {
         Ok(v) => v,
         Err(e) => {
-            if let Err(rm) = std::fs::remove_file(&tmp) {
-                tracing::warn!("cannot remove {}: {rm}", tmp.display());
+            match std::fs::remove_file(&tmp) {
+                Err(rm) if rm.kind() != std::io::ErrorKind::NotFound => {
+                    tracing::warn!("cannot remove {}: {rm}", tmp.display());
+                }
+                _ => {}
             }
             return Err(e);
         }
@@ -279,19 +296,23 @@ struct Copied {
 }
 
 /// Positions `input` so that the next video packet is the keyframe at or before `from_pts`.
-/// Returns that keyframe's pts.
+/// Returns that keyframe's pts, or `None` when the demuxer cannot seek at all (raw and
+/// multipart MJPEG): the caller then reads from the start.
 fn seek_to_keyframe(
     input: &mut ff::format::context::Input,
     video: usize,
     tb: f64,
     from_pts: i64,
     path: &Path,
-) -> Result<i64, VideoError> {
+) -> Result<Option<i64>, VideoError> {
     let err = |reason: String| VideoError::Decode {
         path: path.to_path_buf(),
         reason,
     };
-    for back_s in [0.0, 2.0, 10.0, 60.0, f64::INFINITY] {
+    for (attempt, back_s) in [0.0, 2.0, 10.0, 60.0, f64::INFINITY]
+        .into_iter()
+        .enumerate()
+    {
         let at = from_pts as f64 * tb - back_s;
         // The last attempt goes to the very start of the file.
         let seek = |input: &mut ff::format::context::Input| {
@@ -302,7 +323,11 @@ fn seek_to_keyframe(
                 input.seek(0, ..)
             }
         };
-        seek(input).map_err(|e| err(format!("seek failed: {e}")))?;
+        match seek(input) {
+            Ok(()) => {}
+            Err(_) if attempt == 0 => return Ok(None),
+            Err(e) => return Err(err(format!("seek failed: {e}"))),
+        }
         let mut packet = ff::Packet::empty();
         let first_video = loop {
             match packet.read(input) {
@@ -316,10 +341,39 @@ fn seek_to_keyframe(
         {
             // Rewind to the same place for the real pass.
             seek(input).map_err(|e| err(format!("seek failed: {e}")))?;
-            return Ok(pts);
+            return Ok(Some(pts));
         }
     }
     Err(err("no keyframe at or before the requested start".into()))
+}
+
+/// The pts of the last keyframe at or before `from_pts`, found by reading `src` from its start
+/// (for demuxers that cannot seek).
+fn keyframe_by_scan(src: &Path, video: usize, from_pts: i64) -> Result<i64, VideoError> {
+    let (mut input, _) = open_video(src)?;
+    let mut found = None;
+    loop {
+        let packet = match super::frames::next_packet(&mut input) {
+            Ok(p) => p,
+            Err(_) => break,
+        };
+        if packet.stream() != video {
+            continue;
+        }
+        let (Some(pts), order) = (packet.pts(), packet.dts().or(packet.pts())) else {
+            continue;
+        };
+        if order.is_some_and(|o| o > from_pts) {
+            break;
+        }
+        if packet.is_key() && pts <= from_pts {
+            found = Some(pts);
+        }
+    }
+    found.ok_or_else(|| VideoError::Decode {
+        path: src.to_path_buf(),
+        reason: "no keyframe at or before the requested start".into(),
+    })
 }
 
 fn copy_packets(
@@ -343,7 +397,15 @@ fn copy_packets(
     } else {
         0.0
     };
-    let keyframe_pts = seek_to_keyframe(&mut input, video, vtb, from_pts, src)?;
+    let (keyframe_pts, mut skip_to_key) =
+        match seek_to_keyframe(&mut input, video, vtb, from_pts, src)? {
+            Some(k) => (k, false),
+            None => {
+                let k = keyframe_by_scan(src, video, from_pts)?;
+                input = open_video(src)?.0;
+                (k, true)
+            }
+        };
     // Where output time zero lies, in seconds of the input timeline.
     let zero_s = if hide_lead_in { from_pts } else { keyframe_pts } as f64 * vtb;
     let from_s_abs = keyframe_pts as f64 * vtb;
@@ -433,6 +495,10 @@ fn copy_packets(
         match packet.read(&mut input) {
             Ok(()) => {}
             Err(ff::Error::Eof) => break,
+            // The frame table stops at the first read error too (some demuxers, multipart
+            // MJPEG among them, end every file with one), so a span that runs to the table's
+            // end is complete here.
+            Err(_) if to_pts == i64::MAX => break,
             Err(e) => {
                 return Err(VideoError::Decode {
                     path: src.to_path_buf(),
@@ -447,6 +513,13 @@ fn copy_packets(
         let in_tb = in_tbs[si];
         let secs = |t: i64| t as f64 * f64::from(in_tb);
         if si == video {
+            if skip_to_key {
+                if packet.is_key() && packet.pts() == Some(keyframe_pts) {
+                    skip_to_key = false;
+                } else {
+                    continue;
+                }
+            }
             if video_done {
                 continue;
             }

@@ -116,12 +116,19 @@ impl FrameTable {
         (self.ticks[i] - self.ticks[0]) as f64 * self.seconds_per_tick
     }
 
+    /// How close a frame's time must be to a time to count as at it: the scoring grid's rule
+    /// ([`super::clips::timestamp_slack`]), so that frame numbers here and in clip spans agree
+    /// on millisecond time bases too.
+    fn slack_s(&self) -> f64 {
+        super::clips::timestamp_slack(self.seconds_per_tick).max(EPS_S)
+    }
+
     /// The frame on screen at `t` seconds: the last one whose time is not after it.
     pub fn frame_at(&self, t: f64) -> usize {
         let origin = self.ticks[0];
         let tb = self.seconds_per_tick;
         self.ticks
-            .partition_point(|&x| (x - origin) as f64 * tb <= t + EPS_S)
+            .partition_point(|&x| (x - origin) as f64 * tb <= t + self.slack_s())
             .saturating_sub(1)
     }
 
@@ -130,7 +137,7 @@ impl FrameTable {
         let origin = self.ticks[0];
         let tb = self.seconds_per_tick;
         self.ticks
-            .partition_point(|&x| ((x - origin) as f64 * tb) < t - EPS_S)
+            .partition_point(|&x| ((x - origin) as f64 * tb) < t - self.slack_s())
     }
 }
 

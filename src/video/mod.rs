@@ -21,7 +21,7 @@ mod thumbnail;
 
 pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
 pub use decode::{DecodeStats, FrameDecoder};
-pub use export::{ClipExport, CopyOptions, export_stream_copy, unique_path};
+pub use export::{ClipExport, CopyOptions, export_stream_copy, stream_copy_refused, unique_path};
 pub use find::{VIDEO_EXTENSIONS, has_video_extension, videos_in};
 pub use frames::{FrameTable, IndexedVideo};
 pub use preview::{PreviewEvent, PreviewFrame, PreviewInfo, PreviewWorker};
@@ -48,6 +48,9 @@ pub enum VideoError {
         #[source]
         source: std::io::Error,
     },
+    /// A FIFO, device or socket: nothing vigil can hash, reopen and seek in.
+    #[error("{path}: is {kind}, not a video file")]
+    NotAFile { path: PathBuf, kind: &'static str },
     /// A zero-byte file, e.g. a recording that never started.
     #[error("{path}: the file is empty (0 bytes)")]
     Empty { path: PathBuf },
@@ -60,18 +63,19 @@ pub enum VideoError {
         "{path}: MP4/MOV without its index (moov atom), so it cannot be decoded; the recording was probably cut off before it was finalised (try a recovery tool such as untrunc with a healthy file from the same camera)"
     )]
     MissingIndex { path: PathBuf },
-    /// FFmpeg opened the file as something that is not a real video container: it "decodes" a
-    /// text file as ANSI art and random bytes as BINTEXT.
-    #[error("{path}: not a video file (FFmpeg read it as '{format}', {long_name})")]
+    /// FFmpeg opened the file as something that is not a recording in this one file: it
+    /// "decodes" a text file as ANSI art, and playlists open other files.
+    #[error("{path}: not a video file (FFmpeg read it as '{format}', {long_name}: {why})")]
     UnsupportedContainer {
         path: PathBuf,
         format: String,
         long_name: String,
+        why: &'static str,
     },
     /// The container has no video stream (audio only, subtitles, data).
     #[error("{path}: the file has no video stream{detail}")]
     NoVideoStream { path: PathBuf, detail: String },
-    /// The video stream uses a codec outside the allowlist, or one this FFmpeg cannot decode.
+    /// The video stream is not a picture codec, or this FFmpeg cannot decode it.
     #[error("{path}: unsupported video codec '{codec}'{detail}")]
     UnsupportedCodec {
         path: PathBuf,

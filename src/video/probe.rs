@@ -3,68 +3,72 @@ use ffmpeg_next as ff;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Demuxers accepted as real video containers. FFmpeg will happily "open" a text file with its
-/// `tty` demuxer or random bytes as `bin`, and playlist formats (HLS, concat) would make it open
-/// other files; none of those belong in an evidence tool.
-const CONTAINERS: &[&str] = &[
-    "mov",
-    "mp4",
-    "matroska",
-    "webm",
-    "avi",
-    "mpegts",
-    "mpeg",
-    "flv",
-    "asf",
-    "gif",
-    "apng",
-    "nut",
-    "mxf",
-    "h264",
-    "hevc",
-    "mjpeg",
-    "mpjpeg",
-    "m4v",
-    "mpegvideo",
-    "ogg",
-    "ivf",
-    "yuv4mpegpipe",
-    "dv",
-];
+/// Why a demuxer is refused, or `None` when its video streams may be decoded.
+///
+/// The rule is a short denylist, not an allowlist of "camera codecs": recorders and archives
+/// hold Cinepak AVIs, QuickTime RLE and RealVideo, and an evidence tool that will not even
+/// show them is no use. What is refused is what is not a recording in this one file: demuxers
+/// that open other files or the network (their content would escape the hash vigil takes of
+/// the file), filter graphs and capture devices (text that generates pictures), and FFmpeg's
+/// text-art readers, which "play" any text file as ANSI art. `protocol_whitelist=file` stays as
+/// a second wall for anything this list misses.
+pub(crate) fn refused_container(name: &str) -> Option<&'static str> {
+    const OTHER_FILES: &[&str] = &[
+        "concat",
+        "hls",
+        "dash",
+        "imf",
+        "mlv",
+        "webm_dash_manifest",
+        "image2",
+    ];
+    const NETWORK: &[&str] = &["sdp", "rtp", "rtsp", "sap"];
+    const GENERATED: &[&str] = &[
+        "lavfi",
+        "alsa",
+        "fbdev",
+        "iec61883",
+        "jack",
+        "kmsgrab",
+        "libcdio",
+        "libdc1394",
+        "openal",
+        "oss",
+        "pulse",
+        "video4linux2",
+        "v4l2",
+        "x11grab",
+    ];
+    const TEXT_ART: &[&str] = &["tty", "bin", "xbin", "adf", "idf"];
+    const VECTOR: &[&str] = &["svg_pipe"];
+    name.split(',').find_map(|n| {
+        if OTHER_FILES.contains(&n) {
+            Some("a playlist, segment list or file-name pattern that opens other files")
+        } else if NETWORK.contains(&n) {
+            Some("a description of a network stream")
+        } else if GENERATED.contains(&n) {
+            Some("a filter graph or capture device, not a recording")
+        } else if TEXT_ART.contains(&n) {
+            Some("text or ANSI art, not pictures")
+        } else if VECTOR.contains(&n) {
+            Some("a vector drawing, which may pull in other files")
+        } else {
+            None
+        }
+    })
+}
 
-/// Video codecs accepted: camera, recorder and distribution codecs. Anything else is rejected
-/// by name rather than decoded on the chance that it works.
-const CODECS: &[&str] = &[
-    "h264",
-    "hevc",
-    "mpeg4",
-    "mpeg2video",
-    "mpeg1video",
-    "mjpeg",
-    "vp8",
-    "vp9",
-    "av1",
-    "msmpeg4v2",
-    "msmpeg4v3",
-    "wmv1",
-    "wmv2",
-    "wmv3",
-    "vc1",
-    "h263",
-    "h263p",
-    "flv1",
-    "theora",
-    "prores",
-    "dnxhd",
-    "dvvideo",
-    "ffv1",
-    "huffyuv",
-    "ffvhuff",
-    "utvideo",
-    "rawvideo",
-    "gif",
-    "apng",
-];
+/// Why a video codec is refused, or `None` when it may be decoded. Only FFmpeg's text-art
+/// "video" codecs (and SVG, which may reference other files) are refused: every other codec
+/// that has a decoder here is a picture codec, old or odd as it may be.
+pub(crate) fn refused_codec(name: &str) -> Option<&'static str> {
+    match name {
+        "ansi" | "bintext" | "xbin" | "idf" | "tty" => Some("text or ANSI art, not pictures"),
+        "svg" => Some("a vector drawing, which may pull in other files"),
+        "wrapped_avframe" => Some("not a coded picture format"),
+        _ => None,
+    }
+}
 
 /// What a video file is, as far as the container and the stream headers say. Frame counts and
 /// durations here are the container's claims; decoding establishes the truth.
@@ -115,6 +119,23 @@ fn looks_like_iso_bmff(path: &Path) -> bool {
     }
 }
 
+/// What a path that is not a regular file is, in words.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
 fn check_file(path: &Path) -> Result<PathBuf, VideoError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -134,6 +155,14 @@ fn check_file(path: &Path) -> Result<PathBuf, VideoError> {
         return Err(VideoError::Io {
             path: path.to_path_buf(),
             source: std::io::Error::other("is a folder, not a video file"),
+        });
+    }
+    if !meta.is_file() {
+        // A FIFO or a device reports 0 bytes and would be read forever (`/dev/zero`) or block
+        // (a FIFO nobody writes to): neither is a recording that can be hashed and reopened.
+        return Err(VideoError::NotAFile {
+            path: path.to_path_buf(),
+            kind: special_kind(&meta),
         });
     }
     if meta.len() == 0 {
@@ -178,11 +207,12 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
 
     let format = input.format();
     let container = format.name().to_string();
-    if !container.split(',').any(|n| CONTAINERS.contains(&n)) {
+    if let Some(why) = refused_container(&container) {
         return Err(VideoError::UnsupportedContainer {
             path: shown,
             format: container,
             long_name: format.description().to_string(),
+            why,
         });
     }
 
@@ -208,11 +238,11 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
     let params = stream.parameters();
     let codec_id = params.id();
     let codec = codec_id.name().to_string();
-    if !CODECS.contains(&codec.as_str()) {
+    if let Some(why) = refused_codec(&codec) {
         return Err(VideoError::UnsupportedCodec {
             path: shown,
             codec,
-            detail: " (not a camera or distribution codec vigil accepts)".into(),
+            detail: format!(" ({why})"),
         });
     }
     if ff::decoder::find(codec_id).is_none() {

@@ -60,10 +60,12 @@ impl ClipReader {
     ) -> Result<Self, VideoError> {
         let scaler = Scaler::new(spec.resize, spec.width, spec.height);
         let frame_bytes = scaler.frame_bytes();
+        let decoder = FrameDecoder::new(input, info)?;
+        let clock = SlotClock::for_ticks(spec.fps, decoder.seconds_per_tick());
         Ok(Self {
-            decoder: FrameDecoder::new(input, info)?,
+            decoder,
             scaler,
-            assembler: ClipAssembler::new(SlotClock { fps: spec.fps }, spec.frames),
+            assembler: ClipAssembler::new(clock, spec.frames),
             info_path: info.path.clone(),
             spec,
             held: ff::frame::Video::empty(),
@@ -93,7 +95,7 @@ impl ClipReader {
                 });
             }
         }
-        let clock = SlotClock { fps: self.spec.fps };
+        let clock = SlotClock::for_ticks(self.spec.fps, self.decoder.seconds_per_tick());
         self.assembler = ClipAssembler::starting_at(clock, self.spec.frames, clip);
         let start = self.assembler.next_slot_time();
         self.decoder.seek((start - preroll_s).max(0.0))?;
