@@ -44,6 +44,7 @@ const EXIT_VERIFY: u8 = 5;
 pub(crate) const EXIT_CANCELLED: u8 = 130;
 
 fn main() -> ExitCode {
+    vigil::base::memory::release_large_blocks();
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ort=error"));
     tracing_subscriber::fmt()
