@@ -88,24 +88,45 @@ impl FrameDecoder {
     /// Repositions at the last keyframe at or before `time_s` (seconds since the first frame,
     /// which must have been decoded already); the frames decoded next start there. Times stay on
     /// the same clock. Frame counts in [`DecodeStats`] stop meaning "frames so far" after a seek.
+    /// Fails on a demuxer that cannot seek (see [`FrameDecoder::seek_or_rewind`]).
     pub fn seek(&mut self, time_s: f64) -> Result<(), VideoError> {
-        let origin_s = self.origin.unwrap_or(0) as f64 * self.seconds_per_tick;
-        let ts = ((origin_s + time_s.max(0.0)) * f64::from(ff::ffi::AV_TIME_BASE)).floor() as i64;
+        let ts = self.seek_target(time_s);
+        self.input.seek(ts, ..ts).map_err(|e| VideoError::Decode {
+            path: self.path.clone(),
+            reason: format!("seek to {time_s:.3} s failed: {e}"),
+        })?;
+        self.after_seek();
+        Ok(())
+    }
+
+    /// [`FrameDecoder::seek`], or, on a demuxer that cannot seek at all (raw MJPEG, multipart
+    /// MJPEG), a fresh start from the first frame: the caller decodes forward from there. For
+    /// single seeks (a picture, the player); a pass that seeks to many clips uses `seek` and
+    /// falls back to one sequential decode instead of decoding from the start each time.
+    pub fn seek_or_rewind(&mut self, time_s: f64) -> Result<(), VideoError> {
+        let ts = self.seek_target(time_s);
         if let Err(e) = self.input.seek(ts, ..ts) {
-            // Some demuxers cannot seek at all (raw MJPEG, multipart MJPEG): start again from
-            // the first frame, and the caller decodes forward from there.
             self.rewind().map_err(|r| VideoError::Decode {
                 path: self.path.clone(),
                 reason: format!("seek to {time_s:.3} s failed ({e}), and so did reopening: {r}"),
             })?;
         }
+        self.after_seek();
+        Ok(())
+    }
+
+    fn seek_target(&self, time_s: f64) -> i64 {
+        let origin_s = self.origin.unwrap_or(0) as f64 * self.seconds_per_tick;
+        ((origin_s + time_s.max(0.0)) * f64::from(ff::ffi::AV_TIME_BASE)).floor() as i64
+    }
+
+    fn after_seek(&mut self) {
         self.decoder.flush();
         self.pending = None;
         self.flushing = false;
         self.finished = false;
         // The clock may now run from an earlier time than the last frame shown.
         self.last_time_s = 0.0;
-        Ok(())
     }
 
     /// Reopens the file at its start, for demuxers that cannot seek. The clock is kept: the

@@ -314,16 +314,16 @@ fn seek_before(
 ) -> Result<(), VideoError> {
     for back in [0.0, 1.0, 5.0, 30.0, f64::INFINITY] {
         let at = (target - back).max(0.0);
-        decoder.seek(at)?;
+        decoder.seek_or_rewind(at)?;
         // Peek at the first frame after the seek, then seek again so that it is decoded
         // in the forward pass.
         match decoder.next_frame(frame)? {
             Some(t) if t <= target + EPS_S => {
-                decoder.seek(at)?;
+                decoder.seek_or_rewind(at)?;
                 return Ok(());
             }
             _ if at == 0.0 => {
-                decoder.seek(0.0)?;
+                decoder.seek_or_rewind(0.0)?;
                 return Ok(());
             }
             _ => {}

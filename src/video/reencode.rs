@@ -114,7 +114,7 @@ pub(crate) fn for_each_frame(
     }
     let mut pending_first = a == 0;
     if a > 0 {
-        dec.seek((table.time_of(a) - 0.001).max(0.0))?;
+        dec.seek_or_rewind((table.time_of(a) - 0.001).max(0.0))?;
     }
     loop {
         let t = if pending_first {

@@ -31,7 +31,7 @@ pub fn picture_at(path: &Path, time_s: f64, max_w: u32, max_h: u32) -> Result<Pi
         });
     }
     if time_s > 0.0 {
-        dec.seek(time_s)?;
+        dec.seek_or_rewind(time_s)?;
         while let Some(t) = dec.next_frame(&mut frame)? {
             if t > time_s + 1e-6 {
                 break;
