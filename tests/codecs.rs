@@ -165,6 +165,36 @@ fn old_and_odd_codecs_preview_through_a_seek_and_export_losslessly() {
     }
 }
 
+/// Streams that carry no frame times are timed by FFmpeg at a default rate; the report says so
+/// (the 3 s recorded at 15 fps come out as 1.8 s at 25 fps or 1.5 s at 29.97 fps), while files
+/// whose container keeps times carry no such warning.
+#[test]
+fn streams_without_frame_times_are_said_to_be_timed_by_assumption() {
+    let dir = tempdir();
+    let cases: &[(&str, &[&str], f64)] = &[
+        ("raw.mjpeg", &["-c:v", "mjpeg", "-f", "mjpeg"], 25.0),
+        ("multipart.mjpeg", &["-c:v", "mjpeg", "-f", "mpjpeg"], 25.0),
+        (
+            "raw.h261",
+            &["-c:v", "h261", "-f", "h261"],
+            30000.0 / 1001.0,
+        ),
+    ];
+    for (name, args, fps) in cases {
+        let doc = score_json(&make(dir.path(), name, args));
+        let v = &doc["video"];
+        let d = v["duration_s"].as_f64().unwrap();
+        assert!((d - 45.0 / fps).abs() < 0.01, "{name}: {d}");
+        let warnings = v["warnings"].to_string();
+        assert!(
+            warnings.contains("stores no frame times"),
+            "{name}: {warnings}"
+        );
+    }
+    let timed = score_json(&make(dir.path(), "cinepak.avi", &["-c:v", "cinepak"]));
+    assert_eq!(timed["video"]["warnings"], serde_json::json!([]));
+}
+
 /// A stream-copy remux of an MP4 (B-frames, so the Matroska copy's millisecond timestamps are
 /// rounded off the 30 fps grid) scores exactly as the MP4: the same pictures, the same scores.
 #[test]

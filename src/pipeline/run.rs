@@ -854,6 +854,28 @@ pub(super) fn open_sessions(
     Ok((extractors, batch.max(1)))
 }
 
+/// The demuxer's name when it reads a stream that carries no frame times (raw H.261/H.263,
+/// raw and multipart MJPEG, image pipes): FFmpeg then times the frames at a default rate
+/// (25 or 29.97 fps) whatever the camera recorded. Raw H.264/HEVC are not listed: FFmpeg takes
+/// their rate from the stream's VUI timing when it is there.
+fn untimed_container(container: &str) -> Option<&str> {
+    const UNTIMED: &[&str] = &[
+        "h261",
+        "h263",
+        "mjpeg",
+        "mjpeg_2000",
+        "mpjpeg",
+        "cavsvideo",
+        "avs2",
+        "avs3",
+        "ingenient",
+        "rawvideo",
+    ];
+    container
+        .split(',')
+        .find(|n| UNTIMED.contains(n) || n.ends_with("_pipe"))
+}
+
 /// Turns what decoding found into the cache record, with the reviewer-facing warnings.
 pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> CompleteRecord {
     let DecodeSummary {
@@ -882,6 +904,12 @@ pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> Com
             .map_or_else(String::new, |e| format!(" (reading stopped: {e})"));
         warnings.push(format!(
             "decoded {frames}{of} frames{why}: the file looks truncated or damaged; scores cover the decoded {end_s:.1} s only"
+        ));
+    }
+    if let Some(name) = untimed_container(&info.container) {
+        warnings.push(format!(
+            "{name} stores no frame times: FFmpeg assumed {:.3} fps, so times and the duration ({end_s:.1} s) hold only if the recording ran at that rate",
+            info.fps
         ));
     }
     if stats.decode_errors > 0 {
