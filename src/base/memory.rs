@@ -4,10 +4,11 @@
 //! returns it to the system on free. After such a block is freed it raises the threshold, up to
 //! 32 MiB, and serves later large requests from the heap instead, where a freed block stays
 //! part of the process. vigil frees large blocks in phases (FFmpeg's MP4 sample tables when a
-//! pass closes the file, a pass's frame buffers, a network's arena), so on 8 h of footage the
-//! heap kept 73 MiB that the next pass could not reuse: the cold cascade's peak RSS went from
-//! 500 MiB (1 h) to 582 MiB (8 h). With the threshold fixed at 1 MiB the same 8 h run peaked at
-//! 509 MiB (`/usr/bin/time -f %M vigil score --device cpu --json FILE`, README "Memory").
+//! pass closes the file, a pass's frame buffers), so the cold cascade's peak RSS went from
+//! 488.5 MiB on 1 h of MP4 footage to 568.8 MiB on 8 h. With the threshold fixed at 1 MiB the
+//! 8 h run peaked at 497.2 MiB (`MALLOC_MMAP_THRESHOLD_` on the old binary), and with this
+//! call 470.6 MiB on 1 h and 498.7 MiB on 8 h (`/usr/bin/time -f %M vigil score --device cpu
+//! --json FILE`; README, "Memory on long footage").
 
 /// Requests at least this large get their own mapping, returned to the system when freed.
 const MMAP_THRESHOLD: i32 = 1 << 20;

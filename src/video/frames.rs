@@ -9,9 +9,6 @@ use super::{VideoError, VideoInfo, ffi, open_video};
 use ffmpeg_next as ff;
 use std::path::{Path, PathBuf};
 
-/// Timestamps closer than this (seconds) are the same instant.
-const EPS_S: f64 = 1e-6;
-
 /// A video file with its stream facts and frame table, read once (one pass over the packets)
 /// and shared by every export of it: on hours of footage each pass costs seconds.
 #[derive(Debug, Clone)]
@@ -120,7 +117,7 @@ impl FrameTable {
     /// ([`super::clips::timestamp_slack`]), so that frame numbers here and in clip spans agree
     /// on millisecond time bases too.
     fn slack_s(&self) -> f64 {
-        super::clips::timestamp_slack(self.seconds_per_tick).max(EPS_S)
+        super::clips::timestamp_slack(self.seconds_per_tick)
     }
 
     /// The frame on screen at `t` seconds: the last one whose time is not after it.
