@@ -265,8 +265,26 @@ fn verify_detects_flipped_byte_missing_and_extra_files() {
     assert_eq!(o.status.code(), Some(EXIT_VERIFY));
     assert!(String::from_utf8_lossy(&o.stdout).contains("notes.txt: EXTRA"));
 
-    // sha256sum agrees with the format.
+    // A clip changed together with its SHA256SUMS line still fails: the manifest (and the
+    // report) record the exported bytes.
     std::fs::remove_file(d.join("notes.txt")).unwrap();
+    let sums = std::fs::read_to_string(d.join("SHA256SUMS")).unwrap();
+    let old_hash = m["clips"][0]["sha256"].as_str().unwrap();
+    bytes[mid] ^= 0x01;
+    std::fs::write(&clip, &bytes).unwrap();
+    let new_hash = Command::new("sha256sum").arg(&clip).output().unwrap();
+    let new_hash = String::from_utf8_lossy(&new_hash.stdout)[..64].to_string();
+    std::fs::write(d.join("SHA256SUMS"), sums.replace(old_hash, &new_hash)).unwrap();
+    let o = verify(&d);
+    assert_eq!(o.status.code(), Some(EXIT_VERIFY));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("DISAGREES"), "{text}");
+    bytes[mid] ^= 0x01;
+    std::fs::write(&clip, &bytes).unwrap();
+    std::fs::write(d.join("SHA256SUMS"), &sums).unwrap();
+    assert!(verify(&d).status.success(), "restored");
+
+    // sha256sum agrees with the format.
     let s = Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
         .current_dir(&d)
