@@ -230,3 +230,83 @@ fn a_cascade_killed_in_either_pass_resumes_to_the_same_scores() {
     );
     assert_eq!(resumed["peaks"], uninterrupted["peaks"]);
 }
+
+/// Clip scores of a report.
+fn clip_scores(doc: &Value) -> Vec<f64> {
+    doc["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["score"].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn altered_cache_files_are_recomputed_with_a_warning_and_scores_stand() {
+    let (clip, fixture_cache) = demo_fixture();
+    let dir = tempdir();
+    let cache = dir.path().join("cache");
+    copy_dir(fixture_cache, &cache);
+    let before = score(&cache, clip, &[]);
+    assert_eq!(before["device"], "cache");
+    assert!(before["video"]["warnings"].as_array().unwrap().is_empty());
+
+    // 200 bytes overwritten in one feature file of each network, and the coarse pass's
+    // record of clip spans altered where it still parses.
+    let mut altered = 0;
+    for key in std::fs::read_dir(cache.join("features")).unwrap().flatten() {
+        let key = key.file_name().to_string_lossy().into_owned();
+        let mut files = batches(&cache, &key);
+        files.sort();
+        let f = &files[files.len() / 2];
+        let mut bytes = std::fs::read(f).unwrap();
+        for b in &mut bytes[1000..1200] {
+            *b = 0x7f;
+        }
+        std::fs::write(f, &bytes).unwrap();
+        altered += 1;
+        let complete = f.parent().unwrap().join("complete.json");
+        if let Ok(text) = std::fs::read_to_string(&complete) {
+            std::fs::write(
+                &complete,
+                text.replacen("\"start_s\":0.0", "\"start_s\":0.5", 1),
+            )
+            .unwrap();
+        }
+    }
+    assert_eq!(altered, 2);
+    let after = score(&cache, clip, &[]);
+    let warnings: Vec<&str> = after["video"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    let bad: Vec<&&str> = warnings
+        .iter()
+        .filter(|w| w.starts_with("feature cache file"))
+        .collect();
+    assert!(bad.len() >= 2, "{warnings:?}");
+    assert!(bad.iter().any(|w| w.contains("checksum")), "{warnings:?}");
+    let (a, b) = (clip_scores(&before), clip_scores(&after));
+    assert_eq!(a.len(), b.len());
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-3, "scores moved by {worst}");
+    for c in after["clips"].as_array().unwrap() {
+        for t in c["top_actions"].as_array().unwrap() {
+            let p = t["p"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&p), "{t}");
+        }
+    }
+    // Repaired: the next run is quiet again.
+    let again = score(&cache, clip, &[]);
+    assert!(
+        again["video"]["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        again["video"]["warnings"]
+    );
+}

@@ -1,9 +1,14 @@
 //! Clip features cached on disk per (video SHA-256, feature key), one file per inference batch.
 //!
 //! Every batch file is written atomically (temporary file, fsync, rename), so Ctrl-C or
-//! `kill -9` loses at most the batch in flight and a rerun resumes from what is there. A file
-//! that does not parse (wrong magic, size or dimension) is ignored and its clips recomputed.
+//! `kill -9` loses at most the batch in flight and a rerun resumes from what is there.
 //! `complete.json` records the clip spans of a finished run so that a rerun needs no decoding.
+//!
+//! Nothing in the cache is trusted as read: a score built on altered features looks like any
+//! other score. Every file carries a CRC-32 of its contents, and its values are range-checked
+//! (finite features of plausible size, probabilities in 0..=1, clip spans in order). A file
+//! that fails is deleted (the cache is ours to repair; a read-only view only skips it), its
+//! clips are computed again, and the run says so in its warnings ([`FeatureCache::take_rejected`]).
 
 use crate::case::{write_atomic, write_atomic_with};
 use crate::model::ClipOutput;
@@ -14,8 +19,15 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 4] = b"VGLF";
-const FORMAT_VERSION: u32 = 1;
-const HEADER_BYTES: usize = 20;
+/// 2: the header carries a CRC-32 of the records, JSON records are sealed the same way.
+pub(super) const FORMAT_VERSION: u32 = 2;
+/// Magic, version, dim, top-k, count, CRC-32 of the records.
+const HEADER_BYTES: usize = 24;
+/// Largest feature magnitude accepted. I3D's pooled features are ReLU outputs averaged over a
+/// clip, a few units at most; anything near this is damage, not a picture.
+const FEATURE_LIMIT: f32 = 1.0e4;
+/// How a sealed JSON record begins; its body follows, then `}`.
+const SEAL_PREFIX: &str = r#"{"crc32":""#;
 
 /// The per-user cache folder (`$XDG_CACHE_HOME/vigil`, usually `~/.cache/vigil`), or
 /// `VIGIL_CACHE_DIR` when set.
@@ -24,6 +36,48 @@ pub fn default_cache_root() -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     directories::ProjectDirs::from("", "", "vigil").map(|d| d.cache_dir().to_path_buf())
+}
+
+/// A record kept beside the features whose values can be checked after it parses: a record
+/// with bytes altered can still be valid JSON.
+pub(super) trait Checked {
+    /// Why the record cannot be what a run wrote, if it cannot.
+    fn check(&self) -> Result<(), String>;
+}
+
+/// Clip spans as a run writes them: numbered from 0 in order, times finite and ascending,
+/// frame ranges in order.
+pub(super) fn check_spans(spans: &[ClipSpan]) -> Result<(), String> {
+    let mut last_start = 0.0f64;
+    for (i, s) in spans.iter().enumerate() {
+        let ok = s.index == i as u64
+            && s.start_s.is_finite()
+            && s.end_s.is_finite()
+            && s.start_s >= last_start
+            && s.end_s >= s.start_s
+            && s.end_frame >= s.start_frame;
+        if !ok {
+            return Err(format!("clip span {i} is out of order or out of range"));
+        }
+        last_start = s.start_s;
+    }
+    Ok(())
+}
+
+impl Checked for CompleteRecord {
+    fn check(&self) -> Result<(), String> {
+        if self.version != FORMAT_VERSION {
+            return Err(format!("record format {}", self.version));
+        }
+        if !(self.duration_s.is_finite() && self.duration_s >= 0.0) {
+            return Err(format!("duration {}", self.duration_s));
+        }
+        check_spans(&self.spans)?;
+        if self.spans.last().is_some_and(|s| s.end_frame > self.frames) {
+            return Err("clip spans reach past the frames decoded".into());
+        }
+        Ok(())
+    }
 }
 
 /// What a finished run leaves behind so that the next one can skip decoding.
@@ -43,6 +97,12 @@ pub struct CompleteRecord {
     pub warnings: Vec<String>,
     /// True if the footage could only be decoded in part.
     pub partial: bool,
+    /// Recording gaps found while decoding (stretches with no frame).
+    #[serde(default)]
+    pub gaps: Vec<crate::video::TimeRange>,
+    /// Regions decoded with damage (concealed errors, missing references).
+    #[serde(default)]
+    pub damaged: Vec<crate::video::DamagedRange>,
 }
 
 /// The cache folder of one video under one feature extractor.
@@ -51,6 +111,12 @@ pub struct FeatureCache {
     dir: PathBuf,
     dim: usize,
     top_k: usize,
+    /// False for a view that must leave no trace ([`FeatureCache::at`]): bad files are skipped,
+    /// not deleted.
+    writable: bool,
+    /// Files found bad since the last [`FeatureCache::take_rejected`], one sentence each;
+    /// shared by clones, since the passes of one run read the cache through clones.
+    rejected: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl FeatureCache {
@@ -62,8 +128,9 @@ impl FeatureCache {
         dim: usize,
         top_k: usize,
     ) -> io::Result<Self> {
-        let c = Self::at(root, feature_key, video_sha256, dim, top_k);
+        let mut c = Self::at(root, feature_key, video_sha256, dim, top_k);
         std::fs::create_dir_all(&c.dir)?;
+        c.writable = true;
         Ok(c)
     }
 
@@ -77,7 +144,38 @@ impl FeatureCache {
         top_k: usize,
     ) -> Self {
         let dir = root.join("features").join(feature_key).join(video_sha256);
-        Self { dir, dim, top_k }
+        Self {
+            dir,
+            dim,
+            top_k,
+            writable: false,
+            rejected: Default::default(),
+        }
+    }
+
+    /// The cache files found bad since the last call (one warning each), emptied. A run adds
+    /// them to its warnings: the clips were computed again, so the scores stand, but damage on
+    /// the disk that holds the cache is worth knowing about.
+    pub fn take_rejected(&self) -> Vec<String> {
+        let mut v = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *v)
+    }
+
+    /// Records a bad file and, where the cache is ours to repair, deletes it so that the next
+    /// run neither trips on it again nor keeps it beside its replacement.
+    fn reject(&self, path: &Path, reason: &str) {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        tracing::warn!("ignoring cache file {}: {reason}", path.display());
+        if self.writable {
+            let _ = std::fs::remove_file(path);
+        }
+        let mut v = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
+        v.push(format!(
+            "feature cache file {name} was not used ({reason}); what it held is computed again"
+        ));
     }
 
     /// The folder.
@@ -88,7 +186,7 @@ impl FeatureCache {
     /// Every cached clip, by index: where its features lie and its top classes. The features
     /// stay on disk (read a block at a time through [`ClipIndex::read_rows`]), so that a day
     /// of footage does not hold every clip's features in memory at once. Unreadable files are
-    /// skipped with a log line; their clips are simply recomputed.
+    /// rejected ([`FeatureCache::take_rejected`]); their clips are computed again.
     pub(super) fn index(&self) -> io::Result<ClipIndex> {
         let mut index = ClipIndex::new(self.dim, self.top_k);
         if !self.dir.is_dir() {
@@ -114,26 +212,38 @@ impl FeatureCache {
                 .and_then(|b| self.parse_index(&b))
             {
                 Ok(clips) => index.add(path, clips),
-                Err(reason) => tracing::warn!("ignoring cache file {}: {reason}", path.display()),
+                Err(reason) => self.reject(&path, &reason),
             }
         }
         Ok(index)
     }
 
     /// The clip indices and top classes of one batch file, checked against this cache's
-    /// feature size.
+    /// feature size, its checksum and the range of every value.
     fn parse_index(&self, b: &[u8]) -> Result<Vec<(u64, TopClasses)>, String> {
         let u32_at = |o: usize| -> u32 { u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]) };
-        if b.len() < HEADER_BYTES || &b[..4] != MAGIC {
+        if b.len() < 8 || &b[..4] != MAGIC {
             return Err("not a vigil feature file".into());
         }
-        let (version, dim, top_k, count) = (u32_at(4), u32_at(8), u32_at(12), u32_at(16));
-        if version != FORMAT_VERSION || dim as usize != self.dim || top_k as usize != self.top_k {
-            return Err(format!("format {version}, dim {dim}, top-k {top_k}"));
+        if u32_at(4) != FORMAT_VERSION {
+            return Err(format!(
+                "format {} (written by another version of vigil)",
+                u32_at(4)
+            ));
+        }
+        if b.len() < HEADER_BYTES {
+            return Err(format!("{} bytes, shorter than its header", b.len()));
+        }
+        let (dim, top_k, count, crc) = (u32_at(8), u32_at(12), u32_at(16), u32_at(20));
+        if dim as usize != self.dim || top_k as usize != self.top_k {
+            return Err(format!("dim {dim}, top-k {top_k}"));
         }
         let record = record_bytes(self.dim, self.top_k);
         if b.len() != HEADER_BYTES + record * count as usize {
             return Err(format!("{} bytes for {count} clips", b.len()));
+        }
+        if crc32fast::hash(&b[HEADER_BYTES..]) != crc {
+            return Err("its checksum does not match: the file was altered or damaged".into());
         }
         let mut clips = Vec::with_capacity(count as usize);
         for r in b[HEADER_BYTES..].chunks_exact(record) {
@@ -141,11 +251,23 @@ impl FeatureCache {
             idx.copy_from_slice(&r[..8]);
             let f32_at = |o: usize| f32::from_le_bytes([r[o], r[o + 1], r[o + 2], r[o + 3]]);
             let u32_in = |o: usize| u32::from_le_bytes([r[o], r[o + 1], r[o + 2], r[o + 3]]);
+            let clip = u64::from_le_bytes(idx);
+            if let Some(v) = (0..self.dim)
+                .map(|i| f32_at(8 + 4 * i))
+                .find(|v| !(v.is_finite() && v.abs() <= FEATURE_LIMIT))
+            {
+                return Err(format!("clip {clip} has a feature value of {v}"));
+            }
             let base = 8 + 4 * self.dim;
-            let top = (0..self.top_k)
+            let top: TopClasses = (0..self.top_k)
                 .map(|i| (u32_in(base + 8 * i), f32_at(base + 8 * i + 4)))
                 .collect();
-            clips.push((u64::from_le_bytes(idx), top));
+            if let Some(&(label, p)) = top.iter().find(|(_, p)| !(0.0..=1.0).contains(p)) {
+                return Err(format!(
+                    "clip {clip} gives class {label} a probability of {p}"
+                ));
+            }
+            clips.push((clip, top));
         }
         Ok(clips)
     }
@@ -157,6 +279,22 @@ impl FeatureCache {
         };
         let name = format!("clips-{:09}-{:09}-{}.bin", first.0, last.0, clips.len());
         let path = self.dir.join(name);
+        // The records first (a batch is a few clips, tens of KiB), so that the header can carry
+        // their checksum.
+        let mut records = Vec::with_capacity(clips.len() * record_bytes(self.dim, self.top_k));
+        for (index, out) in clips {
+            if out.features.len() != self.dim || out.top.len() != self.top_k {
+                return Err(io::Error::other("clip output of the wrong size"));
+            }
+            records.extend_from_slice(&index.to_le_bytes());
+            for f in &out.features {
+                records.extend_from_slice(&f.to_le_bytes());
+            }
+            for (label, p) in &out.top {
+                records.extend_from_slice(&label.to_le_bytes());
+                records.extend_from_slice(&p.to_le_bytes());
+            }
+        }
         write_atomic_with(&path, |w| {
             w.write_all(MAGIC)?;
             for v in [
@@ -164,33 +302,18 @@ impl FeatureCache {
                 self.dim as u32,
                 self.top_k as u32,
                 clips.len() as u32,
+                crc32fast::hash(&records),
             ] {
                 w.write_all(&v.to_le_bytes())?;
             }
-            for (index, out) in clips {
-                if out.features.len() != self.dim || out.top.len() != self.top_k {
-                    return Err(io::Error::other("clip output of the wrong size"));
-                }
-                w.write_all(&index.to_le_bytes())?;
-                for f in &out.features {
-                    w.write_all(&f.to_le_bytes())?;
-                }
-                for (label, p) in &out.top {
-                    w.write_all(&label.to_le_bytes())?;
-                    w.write_all(&p.to_le_bytes())?;
-                }
-            }
-            Ok(())
+            w.write_all(&records)
         })?;
         Ok(Some(path))
     }
 
-    /// The record of a finished run, if there is a readable one.
+    /// The record of a finished run, if there is a sound one.
     pub fn load_complete(&self) -> Option<CompleteRecord> {
-        let bytes = std::fs::read(self.dir.join("complete.json")).ok()?;
-        serde_json::from_slice::<CompleteRecord>(&bytes)
-            .ok()
-            .filter(|r| r.version == FORMAT_VERSION)
+        self.read_json("complete.json")
     }
 
     /// Records a finished run.
@@ -198,18 +321,60 @@ impl FeatureCache {
         self.write_json("complete.json", record)
     }
 
-    /// Reads a JSON record the pipeline keeps beside the features (the cascade's gate decisions
-    /// and spans); None when it is missing or unreadable, so that the work is simply redone.
-    pub(super) fn read_json<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
-        let bytes = std::fs::read(self.dir.join(name)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+    /// Reads a JSON record the pipeline keeps beside the features (the run's clip spans, the
+    /// cascade's gate decisions); None when it is missing, so that the work is simply redone,
+    /// and None with a rejection when it fails its seal, does not parse or fails its checks.
+    pub(super) fn read_json<T: serde::de::DeserializeOwned + Checked>(
+        &self,
+        name: &str,
+    ) -> Option<T> {
+        let path = self.dir.join(name);
+        let bytes = std::fs::read(&path).ok()?;
+        match unseal(&bytes).and_then(|body| {
+            let v: T = serde_json::from_slice(body).map_err(|e| format!("does not parse: {e}"))?;
+            v.check()?;
+            Ok(v)
+        }) {
+            Ok(v) => Some(v),
+            Err(reason) => {
+                self.reject(&path, &reason);
+                None
+            }
+        }
     }
 
-    /// Writes such a record atomically.
+    /// Writes such a record atomically, sealed: `{"crc32":"…","body":…}`, the CRC-32 taken
+    /// over the body's bytes as written.
     pub(super) fn write_json<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
-        let json = serde_json::to_vec(value).map_err(io::Error::other)?;
-        write_atomic(&self.dir.join(name), &json)
+        let body = serde_json::to_vec(value).map_err(io::Error::other)?;
+        let mut sealed =
+            format!("{SEAL_PREFIX}{:08x}\",\"body\":", crc32fast::hash(&body)).into_bytes();
+        sealed.extend_from_slice(&body);
+        sealed.push(b'}');
+        write_atomic(&self.dir.join(name), &sealed)
     }
+}
+
+/// The body of a sealed record ([`FeatureCache::write_json`]) whose checksum holds.
+fn unseal(bytes: &[u8]) -> Result<&[u8], String> {
+    let head = SEAL_PREFIX.len();
+    let mid = br#"","body":"#;
+    let ok_shape = bytes.len() > head + 8 + mid.len()
+        && bytes.starts_with(SEAL_PREFIX.as_bytes())
+        && &bytes[head + 8..head + 8 + mid.len()] == mid
+        && bytes.ends_with(b"}");
+    if !ok_shape {
+        return Err("not a sealed vigil record (written by another version?)".into());
+    }
+    let want = std::str::from_utf8(&bytes[head..head + 8])
+        .ok()
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .ok_or("its checksum is unreadable")?;
+    let body = &bytes[head + 8 + mid.len()..bytes.len() - 1];
+    if crc32fast::hash(body) != want {
+        return Err("its checksum does not match: the file was altered or damaged".into());
+    }
+    Ok(body)
 }
 
 /// The error of a cache that could not be read or written, naming its folder.
@@ -416,5 +581,118 @@ mod tests {
         // A cache for another feature size is not read as this one.
         let other = FeatureCache::open(root.path(), "key", "abc", 3, 2).unwrap();
         assert_eq!(other.index().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn altered_files_are_rejected_deleted_and_reported() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = FeatureCache::open(root.path(), "key", "abc", 4, 2).unwrap();
+        let a = cache.write_batch(&[(0, out(0.0))]).unwrap().unwrap();
+        let b = cache.write_batch(&[(1, out(1.0))]).unwrap().unwrap();
+        assert_eq!(cache.index().unwrap().len(), 2);
+        assert!(cache.take_rejected().is_empty());
+
+        // One flipped bit in a feature: the checksum catches it.
+        let mut bytes = std::fs::read(&a).unwrap();
+        bytes[HEADER_BYTES + 9] ^= 0x10;
+        std::fs::write(&a, &bytes).unwrap();
+        // A NaN written with a checksum that matches: the range check catches it.
+        let mut bad = out(1.0);
+        bad.features[2] = f32::NAN;
+        std::fs::remove_file(&b).unwrap();
+        cache.write_batch(&[(1, bad)]).unwrap();
+        // A probability of 3.4e38.
+        let mut wild = out(2.0);
+        wild.top[0].1 = f32::MAX;
+        cache.write_batch(&[(2, wild)]).unwrap();
+
+        let index = cache.index().unwrap();
+        assert_eq!(index.len(), 0);
+        let why = cache.take_rejected();
+        assert_eq!(why.len(), 3, "{why:?}");
+        assert!(why[0].contains("checksum"), "{why:?}");
+        assert!(why[1].contains("feature value of NaN"), "{why:?}");
+        assert!(why[2].contains("probability"), "{why:?}");
+        // Deleted, so that the next run neither trips on them nor keeps them.
+        assert_eq!(std::fs::read_dir(cache.dir()).unwrap().count(), 0);
+        assert!(cache.take_rejected().is_empty(), "taken once");
+
+        // A read-only view skips a bad file but leaves it where it is.
+        cache.write_batch(&[(0, out(0.0))]).unwrap();
+        let f = std::fs::read_dir(cache.dir())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut bytes = std::fs::read(&f).unwrap();
+        bytes[HEADER_BYTES + 9] ^= 0x10;
+        std::fs::write(&f, &bytes).unwrap();
+        let view = FeatureCache::at(root.path(), "key", "abc", 4, 2);
+        assert_eq!(view.index().unwrap().len(), 0);
+        assert_eq!(view.take_rejected().len(), 1);
+        assert!(f.exists());
+    }
+
+    fn record(spans: Vec<ClipSpan>) -> CompleteRecord {
+        CompleteRecord {
+            version: FORMAT_VERSION,
+            frames: spans.last().map_or(0, |s| s.end_frame),
+            spans,
+            duration_s: 1.0,
+            decode_errors: 0,
+            warnings: Vec::new(),
+            partial: false,
+            gaps: Vec::new(),
+            damaged: Vec::new(),
+        }
+    }
+
+    fn span(index: u64, start_s: f64, end_s: f64, frames: [u64; 2]) -> ClipSpan {
+        ClipSpan {
+            index,
+            start_s,
+            end_s,
+            start_frame: frames[0],
+            end_frame: frames[1],
+            padded_slots: 0,
+        }
+    }
+
+    #[test]
+    fn json_records_are_sealed_and_checked() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = FeatureCache::open(root.path(), "key", "abc", 4, 2).unwrap();
+        let good = record(vec![
+            span(0, 0.0, 0.5, [0, 15]),
+            span(1, 0.5, 1.0, [15, 30]),
+        ]);
+        cache.write_complete(&good).unwrap();
+        let back = cache.load_complete().unwrap();
+        assert_eq!(back.spans, good.spans);
+
+        // A digit changed inside the body still parses; the seal catches it.
+        let path = cache.dir().join("complete.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"end_frame\":30", "\"end_frame\":90")).unwrap();
+        assert!(cache.load_complete().is_none());
+        let why = cache.take_rejected();
+        assert!(why.len() == 1 && why[0].contains("checksum"), "{why:?}");
+        assert!(!path.exists());
+
+        // Sealed but impossible: spans out of order.
+        let bad = record(vec![
+            span(0, 0.5, 1.0, [15, 30]),
+            span(1, 0.0, 0.5, [0, 15]),
+        ]);
+        cache.write_complete(&bad).unwrap();
+        assert!(cache.load_complete().is_none());
+        let why = cache.take_rejected();
+        assert!(why.len() == 1 && why[0].contains("clip span 1"), "{why:?}");
+
+        // Unsealed JSON (an older vigil's) is redone, and said so.
+        std::fs::write(&path, serde_json::to_vec(&good).unwrap()).unwrap();
+        assert!(cache.load_complete().is_none());
+        assert_eq!(cache.take_rejected().len(), 1);
     }
 }

@@ -102,6 +102,18 @@ struct GateRecord {
     seekable: bool,
 }
 
+impl super::cache::Checked for GateRecord {
+    fn check(&self) -> Result<(), String> {
+        // A reused clip carries the features of an earlier clip that went through the network.
+        match self.reused.iter().find(|(clip, source)| source >= clip) {
+            Some((clip, source)) => Err(format!(
+                "clip {clip} reuses clip {source}, not an earlier one"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Wanted clips this close (in clips, 4.3 s) share one seek: decoding through the gap costs
 /// about what a seek and its keyframe preroll do.
 pub const MERGE_GAP: u64 = 8;
@@ -454,6 +466,10 @@ pub(super) fn score_cascade(
             .is_empty()
             .then(|| caches.full.dir().display().to_string()),
         cascade: Some(cascade),
+        cache_warnings: [&caches.coarse, &caches.full]
+            .iter()
+            .flat_map(|c| c.take_rejected())
+            .collect(),
     }))
 }
 
@@ -978,6 +994,8 @@ mod tests {
             decode_errors: 0,
             warnings: Vec::new(),
             partial: false,
+            gaps: Vec::new(),
+            damaged: Vec::new(),
         };
         let s = full_spans(&coarse, 16, 30.0).unwrap();
         assert_eq!(

@@ -115,8 +115,16 @@ pub struct VideoSummary {
     pub container: String,
     /// The container's creation time tag, when present.
     pub creation_time: Option<String>,
-    /// Corrupt packets or frames skipped while decoding.
+    /// Errors while demuxing and decoding: the messages FFmpeg logged at error level, and the
+    /// packets or frames it rejected without one.
     pub decode_errors: u64,
+    /// Recording gaps: stretches with no frame longer than 2 s (or 10 frame intervals).
+    #[serde(default)]
+    pub gaps: Vec<crate::video::TimeRange>,
+    /// Regions decoded with damage: frames FFmpeg flagged (concealed errors, missing
+    /// references) or logged errors for; scores there rest on repaired pictures.
+    #[serde(default)]
+    pub damaged: Vec<crate::video::DamagedRange>,
     /// Problems a reviewer should know about.
     pub warnings: Vec<String>,
 }

@@ -343,6 +343,8 @@ pub(super) struct Scored {
     pub infer_s: f64,
     pub cache_dir: Option<String>,
     pub cascade: Option<CascadeSummary>,
+    /// Cache files found bad and recomputed in this run ([`FeatureCache::take_rejected`]).
+    pub cache_warnings: Vec<String>,
 }
 
 /// Clips the MIL head scores at once (16 MiB of features at 1,024 values a clip).
@@ -424,6 +426,7 @@ fn full_pass(
         clips_computed,
         infer_s,
         cache_dir,
+        cache_warnings,
         ..
     } = got;
     let passes = vec![Pass::Full; scores.len()];
@@ -444,6 +447,7 @@ fn full_pass(
         infer_s,
         cache_dir,
         cascade: None,
+        cache_warnings,
     })
 }
 
@@ -472,6 +476,7 @@ fn assemble_report(
         cache_dir,
         cascade,
         coarse_scores,
+        cache_warnings,
     } = scored;
     let contract = &pack.manifest.extractor.input;
     let scores = &scores;
@@ -540,7 +545,14 @@ fn assemble_report(
             container: info.container.clone(),
             creation_time: info.creation_time.clone(),
             decode_errors: record.decode_errors,
-            warnings: record.warnings.clone(),
+            gaps: record.gaps.clone(),
+            damaged: record.damaged.clone(),
+            warnings: record
+                .warnings
+                .iter()
+                .chain(&cache_warnings)
+                .cloned()
+                .collect(),
         },
         model: ModelSummary {
             id: pack.manifest.id.clone(),
@@ -600,7 +612,7 @@ pub fn extract_clip_features(
     let ClipRows {
         info,
         sha256,
-        record,
+        mut record,
         dim,
         device,
         device_note,
@@ -609,8 +621,12 @@ pub fn extract_clip_features(
         clips_computed,
         infer_s,
         cache_dir,
+        cache_warnings,
         ..
     } = got;
+    // This copy of the record goes to the caller only: the warnings about this run's cache
+    // join it without being stored in the cache.
+    record.warnings.extend(cache_warnings);
     Ok(ClipFeatures {
         info,
         sha256,
@@ -648,6 +664,8 @@ struct ClipRows {
     clips_computed: u64,
     infer_s: f64,
     cache_dir: Option<String>,
+    /// Cache files found bad and recomputed in this run.
+    cache_warnings: Vec<String>,
 }
 
 impl ClipRows {
@@ -791,6 +809,7 @@ fn clip_rows(
         clips_computed,
         infer_s,
         cache_dir,
+        cache_warnings: cache.take_rejected(),
     })
 }
 
@@ -895,15 +914,39 @@ pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> Com
         };
         frames + slack < exp
     });
-    let partial = stats.read_error.is_some() || shortfall;
+    // Truncation is judged by the time the decoded frames cover against the duration the
+    // container states: a recorder that drops frames on a still scene leaves fewer frames than
+    // its header counts, but every second of the recording. The frame count decides only where
+    // the container states no duration (or FFmpeg guessed one from the bit rate).
+    let stated = info
+        .duration_s
+        .filter(|d| *d > 0.0 && !info.duration_guessed);
+    let short_in_time = stated.is_some_and(|d| end_s + (0.02 * d).max(1.0) < d);
+    let partial = stats.read_error.is_some()
+        || short_in_time
+        || (stated.is_none() && shortfall && info.frames_expected_exact);
     if partial {
         let of = expected.map_or_else(String::new, |e| format!(" of ~{e}"));
+        let covered = stated.map_or_else(String::new, |d| {
+            format!(", {end_s:.1} s of the {d:.1} s the container states")
+        });
         let why = stats
             .read_error
             .as_ref()
             .map_or_else(String::new, |e| format!(" (reading stopped: {e})"));
         warnings.push(format!(
-            "decoded {frames}{of} frames{why}: the file looks truncated or damaged; scores cover the decoded {end_s:.1} s only"
+            "decoded {frames}{of} frames{covered}{why}: the file looks truncated or damaged; scores cover the decoded {end_s:.1} s only"
+        ));
+    } else if shortfall
+        && let Some(exp) = expected
+        && stats.decode_errors + stats.ffmpeg_errors > 0
+    {
+        warnings.push(format!(
+            "the file holds {frames} frames where its header implies ~{exp}: the missing ones were lost to the damage below or dropped when it was recorded (the decoded frames cover all {end_s:.1} s)"
+        ));
+    } else if shortfall && let Some(exp) = expected {
+        warnings.push(format!(
+            "the file holds {frames} frames where its header implies ~{exp}: frames were dropped when it was recorded (not truncation: the decoded frames cover all {end_s:.1} s); a still scene is often recorded this way"
         ));
     }
     if let Some(name) = untimed_container(&info.container) {
@@ -912,21 +955,78 @@ pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> Com
             info.fps
         ));
     }
-    if stats.decode_errors > 0 {
+    let decode_errors = stats.decode_errors + stats.ffmpeg_errors;
+    if decode_errors > 0 || stats.damaged_frames > 0 {
+        let regions = &stats.damaged;
+        let at = regions.first().map_or_else(String::new, |r| {
+            format!(
+                " in {} region{} (first {})",
+                regions.len(),
+                if regions.len() == 1 { "" } else { "s" },
+                span_words(r.from_s, r.to_s)
+            )
+        });
+        let first = stats
+            .ffmpeg_messages
+            .first()
+            .map_or_else(String::new, |m| format!("; FFmpeg said first: \"{m}\""));
         warnings.push(format!(
-            "{} corrupt packets or frames were skipped while decoding",
-            stats.decode_errors
+            "the footage is damaged: {decode_errors} decoding errors, {} frames decoded with damage concealed{at}; scores there rest on repaired pictures{first}",
+            stats.damaged_frames
         ));
     }
+    if !stats.gaps.is_empty() {
+        let longest = stats
+            .gaps
+            .iter()
+            .max_by(|a, b| (a.to_s - a.from_s).total_cmp(&(b.to_s - b.from_s)));
+        if let Some(g) = longest {
+            warnings.push(format!(
+                "{} recording gap{} (no frames for more than {:.0} s), the longest {:.1} s ({})",
+                stats.gaps.len(),
+                if stats.gaps.len() == 1 { "" } else { "s" },
+                crate::video::GAP_MIN_S,
+                g.to_s - g.from_s,
+                span_words(g.from_s, g.to_s)
+            ));
+        }
+    }
+    if stats.ts_backwards > 0 {
+        warnings.push(format!(
+            "timestamps went backwards for {} frames (first after {}): the container is damaged or was edited; those frames were held at the latest time",
+            stats.ts_backwards,
+            super::format_hms(stats.first_backwards_s.unwrap_or(0.0))
+        ));
+    }
+    match stats.ts_repeated {
+        0 => {}
+        1 => warnings.push(
+            "1 frame repeats its predecessor's timestamp (a duplicated frame or chunk)".into(),
+        ),
+        n => warnings.push(format!(
+            "{n} frames repeat their predecessor's timestamp (duplicated frames or chunks)"
+        )),
+    }
     CompleteRecord {
-        version: 1,
+        version: super::cache::FORMAT_VERSION,
         spans,
         frames,
         duration_s: end_s,
-        decode_errors: stats.decode_errors,
+        decode_errors,
         warnings,
         partial,
+        gaps: stats.gaps,
+        damaged: stats.damaged,
     }
+}
+
+/// "at 00:01:02.500–00:01:04.000", for a warning.
+fn span_words(from_s: f64, to_s: f64) -> String {
+    format!(
+        "at {}–{}",
+        super::format_hms(from_s),
+        super::format_hms(to_s)
+    )
 }
 
 /// Runs the decode thread and the inference threads to completion: the features of every clip
@@ -1166,7 +1266,7 @@ fn decode_loop(
     }
     Ok(DecodeSummary {
         spans,
-        stats: reader.stats().clone(),
+        stats: reader.final_stats(),
         end_s: reader.end_time_s(),
         reused: Vec::new(),
     })

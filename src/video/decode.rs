@@ -1,9 +1,46 @@
+use super::fflog::LogTag;
 use super::{VideoError, VideoInfo};
 use ffmpeg_next as ff;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// After this many read errors in a row the rest of the file is treated as unreadable.
 const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
+
+/// A recording gap is a stretch with no frame longer than this many seconds, or than
+/// [`GAP_FRAMES`] frame intervals if that is longer: recorders that drop frames on a still scene
+/// leave stretches of a second or so; a camera that stopped recording leaves more.
+pub const GAP_MIN_S: f64 = 2.0;
+/// See [`GAP_MIN_S`].
+const GAP_FRAMES: f64 = 10.0;
+/// Damaged frames this close (seconds) belong to one damaged region.
+const DAMAGE_MERGE_S: f64 = 1.0;
+/// Ranges kept per kind, so that a file damaged everywhere cannot grow the record without
+/// bound; the counts stay exact.
+const MAX_RANGES: usize = 1000;
+
+/// A stretch of the footage, in seconds since the first frame.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TimeRange {
+    /// Start.
+    pub from_s: f64,
+    /// End.
+    pub to_s: f64,
+}
+
+/// A region of frames decoded with damage: FFmpeg flagged them (concealed errors, missing
+/// references, invalid bitstream) or logged errors while decoding them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DamagedRange {
+    /// From the first damaged frame's time.
+    pub from_s: f64,
+    /// To the end of the last damaged frame.
+    pub to_s: f64,
+    /// Frames in the region that FFmpeg flagged or logged errors for.
+    pub frames: u64,
+    /// Error messages FFmpeg logged in the region.
+    pub errors: u64,
+}
 
 /// What decoding found, as opposed to what the container claimed.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +55,23 @@ pub struct DecodeStats {
     /// their time was made up, so seeking by time would not find them where a sequential
     /// decode puts them.
     pub untimed: u64,
+    /// Error messages FFmpeg logged while demuxing and decoding this file (see `fflog`): a
+    /// damaged H.264 stream decodes without a failed call, and says so only there.
+    pub ffmpeg_errors: u64,
+    /// The first of them, as FFmpeg worded them.
+    pub ffmpeg_messages: Vec<String>,
+    /// Frames FFmpeg flagged as decoded with damage, or returned after logging errors.
+    pub damaged_frames: u64,
+    /// Where they are (at most [`MAX_RANGES`]).
+    pub damaged: Vec<DamagedRange>,
+    /// Frames whose timestamp was earlier than their predecessor's.
+    pub ts_backwards: u64,
+    /// Frames with the same timestamp as their predecessor (a duplicated frame or chunk).
+    pub ts_repeated: u64,
+    /// Time of the first timestamp that went backwards.
+    pub first_backwards_s: Option<f64>,
+    /// Recording gaps: stretches with no frame (see [`GAP_MIN_S`]), at most [`MAX_RANGES`].
+    pub gaps: Vec<TimeRange>,
 }
 
 /// Decodes the video stream of one file frame by frame, in presentation order, with each
@@ -36,17 +90,30 @@ pub struct FrameDecoder {
     origin: Option<i64>,
     last_time_s: f64,
     last_duration_s: f64,
+    /// Time between the last two frames (0 until there are two): the interval a gap is
+    /// measured from, since a container may give the frame before a gap the gap's duration.
+    last_delta_s: f64,
     pending: Option<ff::Packet>,
     flushing: bool,
     finished: bool,
     stats: DecodeStats,
+    /// FFmpeg errors counted when the last frame was returned.
+    errors_seen: u64,
+    /// Counts FFmpeg's error messages for this file's demuxer and decoder. Declared last, so
+    /// that it is released after them and a later decoder cannot inherit their messages.
+    tag: LogTag,
 }
 
 impl FrameDecoder {
     /// Sets up a frame-threaded decoder for the stream described by `info`.
-    pub fn new(input: ff::format::context::Input, info: &VideoInfo) -> Result<Self, VideoError> {
+    pub fn new(
+        mut input: ff::format::context::Input,
+        info: &VideoInfo,
+    ) -> Result<Self, VideoError> {
         let path = info.path.clone();
-        let decoder = open_decoder(&input, info.stream_index, &path)?;
+        let tag = LogTag::new();
+        tag.attach_input(&mut input);
+        let decoder = open_decoder(&input, info.stream_index, &path, &tag)?;
         let (num, den) = info.time_base;
         let seconds_per_tick = if den != 0 {
             f64::from(num) / f64::from(den)
@@ -68,10 +135,13 @@ impl FrameDecoder {
             origin: None,
             last_time_s: 0.0,
             last_duration_s: nominal_frame_s,
+            last_delta_s: 0.0,
             pending: None,
             flushing: false,
             finished: false,
             stats: DecodeStats::default(),
+            errors_seen: 0,
+            tag,
         })
     }
 
@@ -132,14 +202,15 @@ impl FrameDecoder {
     /// Reopens the file at its start, for demuxers that cannot seek. The clock is kept: the
     /// first frame has the same timestamp again.
     fn rewind(&mut self) -> Result<(), VideoError> {
-        let (input, info) = super::open_video(&self.path)?;
+        let (mut input, info) = super::open_video(&self.path)?;
+        self.tag.attach_input(&mut input);
         if info.stream_index != self.stream_index {
             return Err(VideoError::Decode {
                 path: self.path.clone(),
                 reason: "the video stream changed on reopening".into(),
             });
         }
-        self.decoder = open_decoder(&input, self.stream_index, &self.path)?;
+        self.decoder = open_decoder(&input, self.stream_index, &self.path, &self.tag)?;
         self.input = input;
         Ok(())
     }
@@ -147,6 +218,14 @@ impl FrameDecoder {
     /// What decoding has found so far.
     pub fn stats(&self) -> &DecodeStats {
         &self.stats
+    }
+
+    /// The stats, with FFmpeg's logged errors brought up to date (messages logged after the
+    /// last frame, while the demuxer hit the damaged end of a file, count too).
+    pub fn final_stats(&mut self) -> DecodeStats {
+        self.stats.ffmpeg_errors = self.tag.errors();
+        self.stats.ffmpeg_messages = self.tag.messages();
+        self.stats.clone()
     }
 
     /// Time at which the last decoded frame stops being shown: its timestamp plus its duration.
@@ -168,7 +247,11 @@ impl FrameDecoder {
                 return Ok(None);
             }
             match self.decoder.receive_frame(frame) {
-                Ok(()) => return Ok(Some(self.stamp(frame))),
+                Ok(()) => {
+                    let t = self.stamp(frame);
+                    self.note_damage(frame, t);
+                    return Ok(Some(t));
+                }
                 Err(ff::Error::Eof) => {
                     self.finished = true;
                     return Ok(None);
@@ -239,11 +322,64 @@ impl FrameDecoder {
         }
     }
 
+    /// Counts a frame decoded with damage: flagged by the decoder, or returned after FFmpeg
+    /// logged errors (with frame threading a message can land a frame or two from the frame it
+    /// concerns; regions are merged over [`DAMAGE_MERGE_S`], so that is within a region).
+    fn note_damage(&mut self, frame: &ff::frame::Video, time_s: f64) {
+        let errors = self.tag.errors();
+        let new_errors = errors.saturating_sub(self.errors_seen);
+        self.errors_seen = errors;
+        self.stats.ffmpeg_errors = errors;
+        let flagged = frame.is_corrupt() || super::ffi::decode_error_flags(frame) != 0;
+        if !flagged && new_errors == 0 {
+            return;
+        }
+        self.stats.damaged_frames += 1;
+        let end = time_s + self.last_duration_s;
+        let full = self.stats.damaged.len() >= MAX_RANGES;
+        match self.stats.damaged.last_mut() {
+            Some(r) if time_s - r.to_s <= DAMAGE_MERGE_S && time_s >= r.from_s => {
+                r.to_s = r.to_s.max(end);
+                r.frames += 1;
+                r.errors += new_errors;
+            }
+            _ if full => {}
+            _ => self.stats.damaged.push(DamagedRange {
+                from_s: time_s,
+                to_s: end,
+                frames: 1,
+                errors: new_errors,
+            }),
+        }
+    }
+
     /// Places a decoded frame on the timeline.
     fn stamp(&mut self, frame: &ff::frame::Video) -> f64 {
         self.stats.frames += 1;
         let first = self.stats.frames == 1;
         let ts = frame.timestamp().or_else(|| frame.pts());
+        if let (false, Some(t), Some(o)) = (first, ts, self.origin) {
+            let t_s = (t - o) as f64 * self.seconds_per_tick;
+            let prev = self.last_time_s;
+            if t_s < prev - 1e-9 {
+                self.stats.ts_backwards += 1;
+                self.stats.first_backwards_s.get_or_insert(prev);
+            } else if (t_s - prev).abs() <= 1e-9 {
+                self.stats.ts_repeated += 1;
+            } else if t_s - prev > GAP_MIN_S.max(GAP_FRAMES * self.nominal_frame_s)
+                && self.stats.gaps.len() < MAX_RANGES
+            {
+                self.stats.gaps.push(TimeRange {
+                    from_s: prev
+                        + if self.last_delta_s > 0.0 {
+                            self.last_delta_s
+                        } else {
+                            self.nominal_frame_s
+                        },
+                    to_s: t_s,
+                });
+            }
+        }
         let time_s = match (ts, self.origin) {
             (Some(t), Some(o)) => (t - o) as f64 * self.seconds_per_tick,
             (Some(t), None) => {
@@ -266,6 +402,9 @@ impl FrameDecoder {
         };
         let pkt_duration = frame.packet().duration;
         let delta = time_s - self.last_time_s;
+        if !first && delta > 0.0 {
+            self.last_delta_s = delta;
+        }
         self.last_duration_s = if pkt_duration > 0 && self.seconds_per_tick > 0.0 {
             pkt_duration as f64 * self.seconds_per_tick
         } else if !first && delta > 0.0 {
@@ -283,6 +422,7 @@ fn open_decoder(
     input: &ff::format::context::Input,
     index: usize,
     path: &std::path::Path,
+    tag: &LogTag,
 ) -> Result<ff::decoder::Video, VideoError> {
     let stream = input.stream(index).ok_or_else(|| VideoError::Decode {
         path: path.to_path_buf(),
@@ -295,6 +435,8 @@ fn open_decoder(
                 reason: e.to_string(),
             }
         })?;
+    // Before opening: the frame threads' copies of the context inherit the tag.
+    tag.attach_codec(&mut ctx);
     // Without frame threading H.264 decodes on one core at about half speed.
     ctx.set_threading(ff::codec::threading::Config {
         kind: ff::codec::threading::Type::Frame,

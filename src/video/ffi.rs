@@ -42,3 +42,22 @@ pub fn extradata(params: &ff::codec::Parameters) -> Vec<u8> {
         std::slice::from_raw_parts(data, size as usize).to_vec()
     }
 }
+
+/// FFmpeg's `decode_error_flags` of a decoded frame: non-zero when the decoder found the
+/// bitstream invalid, a reference missing, or concealed errors in it.
+pub fn decode_error_flags(frame: &ff::frame::Video) -> i32 {
+    // SAFETY: `as_ptr` points to the AVFrame `frame` owns, valid while borrowed; reading an int
+    // field has no side effects.
+    unsafe { (*frame.as_ptr()).decode_error_flags }
+}
+
+/// True when FFmpeg estimated the file's duration from its size and bit rate
+/// (`AVFMT_DURATION_FROM_BITRATE`), as it does for raw streams that state none.
+pub fn duration_from_bitrate(input: &ff::format::context::Input) -> bool {
+    // SAFETY: `as_ptr` is the AVFormatContext `input` owns, valid while borrowed; reading an
+    // enum field has no side effects.
+    unsafe {
+        (*input.as_ptr()).duration_estimation_method
+            == ff::ffi::AVDurationEstimationMethod::AVFMT_DURATION_FROM_BITRATE
+    }
+}

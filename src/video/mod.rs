@@ -9,6 +9,7 @@ mod clips;
 mod decode;
 mod export;
 mod ffi;
+mod fflog;
 mod find;
 mod frames;
 mod preview;
@@ -20,7 +21,7 @@ mod splice;
 mod thumbnail;
 
 pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
-pub use decode::{DecodeStats, FrameDecoder};
+pub use decode::{DamagedRange, DecodeStats, FrameDecoder, GAP_MIN_S, TimeRange};
 pub use export::{ClipExport, CopyOptions, export_stream_copy, stream_copy_refused, unique_path};
 pub use find::{VIDEO_EXTENSIONS, has_video_extension, videos_in};
 pub use frames::{FrameTable, IndexedVideo};
@@ -108,5 +109,7 @@ pub fn init_ffmpeg() {
             tracing::warn!("ffmpeg init reported an error");
         }
         ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Quiet);
+        // FFmpeg's error messages are counted per decoder (damage is evidence) and not printed.
+        fflog::install();
     });
 }

@@ -98,6 +98,10 @@ pub struct VideoInfo {
     pub frames_expected: Option<u64>,
     /// True when `frames_expected` is the index's exact count rather than an estimate.
     pub frames_expected_exact: bool,
+    /// True when FFmpeg guessed `duration_s` from the file size and bit rate (raw elementary
+    /// streams and the like): not a duration the container states, so truncation is not judged
+    /// against it.
+    pub duration_guessed: bool,
     /// The container's `creation_time` tag, verbatim, when present (often the recorder's clock).
     pub creation_time: Option<String>,
 }
@@ -278,6 +282,7 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
     if fps <= 0.0 || fps > 1000.0 {
         fps = rational_to_f64(stream.rate());
     }
+    let duration_guessed = stream.duration() <= 0 && super::ffi::duration_from_bitrate(&input);
     let duration_s = if stream.duration() > 0 {
         Some(stream.duration() as f64 * rational_to_f64(tb))
     } else if input.duration() > 0 {
@@ -312,6 +317,7 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
         duration_s,
         frames_expected,
         frames_expected_exact,
+        duration_guessed,
         creation_time,
     };
     Ok((input, info))

@@ -116,6 +116,11 @@ impl ClipReader {
         self.decoder.stats()
     }
 
+    /// What decoding found, with FFmpeg's logged errors up to date (after the last clip).
+    pub fn final_stats(&mut self) -> DecodeStats {
+        self.decoder.final_stats()
+    }
+
     /// The decoded duration so far (the footage's, once the last clip has been read).
     pub fn end_time_s(&self) -> f64 {
         self.decoder.end_time_s()
