@@ -27,6 +27,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Re-hash an export folder (against its SHA256SUMS) or a case file's originals.
     Verify(VerifyArgs),
+    /// Say what a file is and what vigil will do with it: container, streams, packets,
+    /// timestamps, gaps, the first frame, and which stream is scored and how it is exported.
+    Probe(ProbeArgs),
     /// Frame-level ROC AUC and false-alarm rate of score reports against UCF-Crime annotations.
     Eval(EvalArgs),
     /// Extract clip features and the paper's 32-segment bags for a labelled video list.
@@ -273,6 +276,17 @@ pub struct ExportArgs {
     #[arg(long)]
     pub exact: bool,
     /// Print the manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `vigil probe`.
+#[derive(Debug, clap::Args)]
+pub struct ProbeArgs {
+    /// Files to probe.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// One JSON document per file instead of text.
     #[arg(long)]
     pub json: bool,
 }

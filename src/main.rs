@@ -22,6 +22,7 @@ macro_rules! outln {
 mod cli;
 mod mil_cmd;
 mod out;
+mod probe_cmd;
 mod progress;
 
 use anyhow::Context as _;
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
         Some(Command::Open(args)) => open(args),
         Some(Command::Export(args)) => export(&args),
         Some(Command::Verify(args)) => verify(&args),
+        Some(Command::Probe(args)) => probe_cmd::probe(&args),
         Some(Command::Eval(args)) => eval(&args),
         Some(Command::Features(args)) => mil_cmd::features(&args),
         Some(Command::Train(args)) => mil_cmd::train_cmd(&args),
@@ -89,6 +91,17 @@ pub(crate) fn device_of(d: DeviceArg) -> Device {
         DeviceArg::Auto => Device::Auto,
         DeviceArg::Cpu => Device::Cpu,
         DeviceArg::Cuda => Device::Cuda,
+    }
+}
+
+/// " (see: vigil probe FILE)" after a refusal that the probe explains further (what the
+/// container holds, which streams, what FFmpeg read it as); nothing after a missing file or a
+/// path that is not a file, which the error already says in full.
+fn probe_hint(e: &vigil::video::VideoError, file: &std::path::Path) -> String {
+    use vigil::video::VideoError as V;
+    match e {
+        V::NotFound { .. } | V::NotAFile { .. } | V::Empty { .. } | V::Io { .. } => String::new(),
+        _ => format!(" (see: vigil probe {})", file.display()),
     }
 }
 
@@ -209,7 +222,11 @@ fn score(args: &ScoreArgs) -> u8 {
                 return EXIT_CANCELLED;
             }
             Err(e) => {
-                eprintln!("vigil: error: {e}");
+                let hint = match &e {
+                    PipelineError::Video(v) => probe_hint(v, file),
+                    _ => String::new(),
+                };
+                eprintln!("vigil: error: {e}{hint}");
                 let c = exit_code_for(&e);
                 code = code.max(c);
                 // A model or runtime failure is the same for every file: stop here.
@@ -438,7 +455,11 @@ fn export(args: &ExportArgs) -> u8 {
             0
         }
         Err(e) => {
-            eprintln!("vigil: error: {e}");
+            let hint = match &e {
+                ExportError::Video(v) => probe_hint(v, &args.file),
+                _ => String::new(),
+            };
+            eprintln!("vigil: error: {e}{hint}");
             match e {
                 ExportError::Video(_) => EXIT_FOOTAGE,
                 ExportError::Request(_) => 2,
@@ -501,7 +522,7 @@ fn verify(args: &VerifyArgs) -> u8 {
 }
 
 /// One report as one line of JSON on stdout (nothing, once the reader has gone away).
-fn print_json(report: &vigil::pipeline::ScoreReport) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(report: &T) -> anyhow::Result<()> {
     use std::io::Write;
     if out::gone() {
         return Ok(());

@@ -873,28 +873,6 @@ pub(super) fn open_sessions(
     Ok((extractors, batch.max(1)))
 }
 
-/// The demuxer's name when it reads a stream that carries no frame times (raw H.261/H.263,
-/// raw and multipart MJPEG, image pipes): FFmpeg then times the frames at a default rate
-/// (25 or 29.97 fps) whatever the camera recorded. Raw H.264/HEVC are not listed: FFmpeg takes
-/// their rate from the stream's VUI timing when it is there.
-fn untimed_container(container: &str) -> Option<&str> {
-    const UNTIMED: &[&str] = &[
-        "h261",
-        "h263",
-        "mjpeg",
-        "mjpeg_2000",
-        "mpjpeg",
-        "cavsvideo",
-        "avs2",
-        "avs3",
-        "ingenient",
-        "rawvideo",
-    ];
-    container
-        .split(',')
-        .find(|n| UNTIMED.contains(n) || n.ends_with("_pipe"))
-}
-
 /// Turns what decoding found into the cache record, with the reviewer-facing warnings.
 pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> CompleteRecord {
     let DecodeSummary {
@@ -949,7 +927,7 @@ pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> Com
             "the file holds {frames} frames where its header implies ~{exp}: frames were dropped when it was recorded (not truncation: the decoded frames cover all {end_s:.1} s); a still scene is often recorded this way"
         ));
     }
-    if let Some(name) = untimed_container(&info.container) {
+    if let Some(name) = crate::video::untimed_container(&info.container) {
         warnings.push(format!(
             "{name} stores no frame times: FFmpeg assumed {:.3} fps, so times and the duration ({end_s:.1} s) hold only if the recording ran at that rate",
             info.fps

@@ -61,3 +61,24 @@ pub fn duration_from_bitrate(input: &ff::format::context::Input) -> bool {
             == ff::ffi::AVDurationEstimationMethod::AVFMT_DURATION_FROM_BITRATE
     }
 }
+
+/// Width, height and field order of a stream's parameters (ffmpeg-next exposes them only
+/// through a decoder).
+pub fn picture_params(params: &ff::codec::Parameters) -> (u32, u32, Option<String>) {
+    use ff::ffi::AVFieldOrder as F;
+    // SAFETY: `as_ptr` points to the AVCodecParameters `params` wraps, valid while borrowed;
+    // plain field reads.
+    let (w, h, order) = unsafe {
+        let p = params.as_ptr();
+        ((*p).width, (*p).height, (*p).field_order)
+    };
+    let order = match order {
+        F::AV_FIELD_PROGRESSIVE => Some("progressive"),
+        F::AV_FIELD_TT => Some("interlaced (top field first)"),
+        F::AV_FIELD_BB => Some("interlaced (bottom field first)"),
+        F::AV_FIELD_TB => Some("interlaced (top coded first, bottom shown first)"),
+        F::AV_FIELD_BT => Some("interlaced (bottom coded first, top shown first)"),
+        _ => None,
+    };
+    (w.max(0) as u32, h.max(0) as u32, order.map(str::to_string))
+}

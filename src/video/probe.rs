@@ -70,6 +70,28 @@ pub(crate) fn refused_codec(name: &str) -> Option<&'static str> {
     }
 }
 
+/// The demuxer's name when it reads a stream that carries no frame times (raw H.261/H.263,
+/// raw and multipart MJPEG, image pipes): FFmpeg then times the frames at a default rate
+/// (25 or 29.97 fps) whatever the camera recorded. Raw H.264/HEVC are not listed: FFmpeg takes
+/// their rate from the stream's VUI timing when it is there.
+pub fn untimed_container(container: &str) -> Option<&str> {
+    const UNTIMED: &[&str] = &[
+        "h261",
+        "h263",
+        "mjpeg",
+        "mjpeg_2000",
+        "mpjpeg",
+        "cavsvideo",
+        "avs2",
+        "avs3",
+        "ingenient",
+        "rawvideo",
+    ];
+    container
+        .split(',')
+        .find(|n| UNTIMED.contains(n) || n.ends_with("_pipe"))
+}
+
 /// What a video file is, as far as the container and the stream headers say. Frame counts and
 /// durations here are the container's claims; decoding establishes the truth.
 #[derive(Debug, Clone)]
@@ -106,7 +128,7 @@ pub struct VideoInfo {
     pub creation_time: Option<String>,
 }
 
-fn rational_to_f64(r: ff::Rational) -> f64 {
+pub(super) fn rational_to_f64(r: ff::Rational) -> f64 {
     if r.denominator() == 0 || r.numerator() <= 0 {
         0.0
     } else {
@@ -140,7 +162,7 @@ fn special_kind(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-fn check_file(path: &Path) -> Result<PathBuf, VideoError> {
+pub(super) fn check_file(path: &Path) -> Result<PathBuf, VideoError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
