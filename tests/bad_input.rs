@@ -408,3 +408,34 @@ fn bad_file_among_good_ones_fails_alone() {
             .ends_with("people-detection.gif")
     );
 }
+
+#[test]
+fn the_decoder_watchdog_stops_a_read_that_runs_too_long_and_says_so() {
+    // A limit of 0 ms makes every read "too long": the watchdog must stop decoding at once and
+    // the result must say why, not hang or pass for complete.
+    let dir = tempdir();
+    let clip = dir.path().join("car-4s.mp4");
+    ffmpeg(&[
+        "-i",
+        footage("car-detection.mp4").to_str().unwrap(),
+        "-t",
+        "4",
+        "-c",
+        "copy",
+        clip.to_str().unwrap(),
+    ]);
+    let out = run(vigil(dir.path())
+        .env("VIGIL_DECODE_STALL_MS", "0")
+        .args(["score", "--device", "cpu", "--json", "--no-cache"])
+        .arg(&clip));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    if out.status.success() {
+        let doc = &json_docs(&out)[0];
+        assert_eq!(doc["video"]["partial"], true, "{doc}");
+        let w = doc["video"]["warnings"][0].as_str().unwrap();
+        assert!(w.contains("was stopped"), "{w}");
+    } else {
+        assert_one_line(&out, EXIT_FOOTAGE, "");
+    }
+}

@@ -99,6 +99,8 @@ pub struct FrameDecoder {
     stats: DecodeStats,
     /// FFmpeg errors counted when the last frame was returned.
     errors_seen: u64,
+    /// Bounds each frame's and each seek's reading (see `video::watchdog`).
+    watchdog: super::Watchdog,
     /// Counts FFmpeg's error messages for this file's demuxer and decoder. Declared last, so
     /// that it is released after them and a later decoder cannot inherit their messages.
     tag: LogTag,
@@ -141,6 +143,7 @@ impl FrameDecoder {
             finished: false,
             stats: DecodeStats::default(),
             errors_seen: 0,
+            watchdog: info.watchdog.clone(),
             tag,
         })
     }
@@ -161,7 +164,10 @@ impl FrameDecoder {
     /// Fails on a demuxer that cannot seek (see [`FrameDecoder::seek_or_rewind`]).
     pub fn seek(&mut self, time_s: f64) -> Result<(), VideoError> {
         let ts = self.seek_target(time_s);
-        self.input.seek(ts, ..ts).map_err(|e| VideoError::Decode {
+        self.watchdog.step();
+        let sought = self.input.seek(ts, ..ts);
+        self.watchdog.idle();
+        sought.map_err(|e| VideoError::Decode {
             path: self.path.clone(),
             reason: format!("seek to {time_s:.3} s failed: {e}"),
         })?;
@@ -175,7 +181,10 @@ impl FrameDecoder {
     /// falls back to one sequential decode instead of decoding from the start each time.
     pub fn seek_or_rewind(&mut self, time_s: f64) -> Result<(), VideoError> {
         let ts = self.seek_target(time_s);
-        if let Err(e) = self.input.seek(ts, ..ts) {
+        self.watchdog.step();
+        let sought = self.input.seek(ts, ..ts);
+        self.watchdog.idle();
+        if let Err(e) = sought {
             self.rewind().map_err(|r| VideoError::Decode {
                 path: self.path.clone(),
                 reason: format!("seek to {time_s:.3} s failed ({e}), and so did reopening: {r}"),
@@ -204,6 +213,7 @@ impl FrameDecoder {
     fn rewind(&mut self) -> Result<(), VideoError> {
         let (mut input, info) = super::open_video(&self.path)?;
         self.tag.attach_input(&mut input);
+        self.watchdog = info.watchdog.clone();
         if info.stream_index != self.stream_index {
             return Err(VideoError::Decode {
                 path: self.path.clone(),
@@ -242,6 +252,16 @@ impl FrameDecoder {
     /// or `None` when the stream is exhausted (cleanly or because the rest is unreadable; see
     /// [`DecodeStats::read_error`]).
     pub fn next_frame(&mut self, frame: &mut ff::frame::Video) -> Result<Option<f64>, VideoError> {
+        self.watchdog.step();
+        let got = self.next_frame_bounded(frame);
+        self.watchdog.idle();
+        got
+    }
+
+    fn next_frame_bounded(
+        &mut self,
+        frame: &mut ff::frame::Video,
+    ) -> Result<Option<f64>, VideoError> {
         loop {
             if self.finished {
                 return Ok(None);
@@ -282,6 +302,13 @@ impl FrameDecoder {
                             p
                         }
                         Err(ff::Error::Eof) => return self.send_eof(),
+                        Err(_) if self.watchdog.fired() => {
+                            self.stats.read_error = Some(format!(
+                                "FFmpeg read for over {:.0} s without producing a frame and was stopped",
+                                self.watchdog.step_limit_s()
+                            ));
+                            return self.send_eof();
+                        }
                         Err(e) => {
                             read_errors += 1;
                             if read_errors >= MAX_CONSECUTIVE_READ_ERRORS {

@@ -8,7 +8,7 @@
 //! gets a report that says why.
 
 use super::decode::{GAP_MIN_S, TimeRange};
-use super::probe::check_file;
+use super::probe::{check_file, open_input};
 use super::{FrameDecoder, VideoError, init_ffmpeg, open_video, untimed_container};
 use ffmpeg_next as ff;
 use serde::Serialize;
@@ -150,9 +150,7 @@ pub fn probe_file(path: &Path) -> ProbeReport {
     // The headers and streams, even of a file vigil refuses (the same safe open: plain files
     // only, no protocol but `file`).
     if let Ok(canonical) = check_file(path) {
-        let mut options = ff::Dictionary::new();
-        options.set("protocol_whitelist", "file");
-        if let Ok(input) = ff::format::input_with_dictionary(&canonical, options) {
+        if let Ok((input, _)) = open_input(&canonical) {
             report.container = Some(container_facts(&input));
             report.streams = input.streams().map(|s| stream_facts(&s)).collect();
         }

@@ -20,6 +20,7 @@ mod reencode;
 mod scale;
 mod splice;
 mod thumbnail;
+mod watchdog;
 
 pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
 pub use decode::{DamagedRange, DecodeStats, FrameDecoder, GAP_MIN_S, TimeRange};
@@ -34,6 +35,7 @@ pub use reencode::{export_exact, export_reencode};
 pub use scale::{ResizeRule, Scaler};
 pub use splice::{SpliceOutcome, export_splice};
 pub use thumbnail::{Picture, picture_at};
+pub use watchdog::Watchdog;
 
 use std::path::PathBuf;
 

@@ -1,3 +1,4 @@
+use super::watchdog::Watchdog;
 use super::{VideoError, init_ffmpeg};
 use ffmpeg_next as ff;
 use std::io::Read;
@@ -120,6 +121,8 @@ pub struct VideoInfo {
     pub frames_expected: Option<u64>,
     /// True when `frames_expected` is the index's exact count rather than an estimate.
     pub frames_expected_exact: bool,
+    /// Bounds FFmpeg's reads for this file's input ([`Watchdog`]); idle once opened.
+    pub watchdog: Watchdog,
     /// True when FFmpeg guessed `duration_s` from the file size and bit rate (raw elementary
     /// streams and the like): not a duration the container states, so truncation is not judged
     /// against it.
@@ -210,17 +213,42 @@ pub(super) fn check_file(path: &Path) -> Result<PathBuf, VideoError> {
 
 /// Opens `path` read-only, checks that it is a real video in an accepted container and codec,
 /// and describes its video stream. The returned input context is positioned at the start.
+/// Opens `canonical` for demuxing the safe way: plain files only (no network, no nested
+/// protocols pulled in by playlists), with a [`Watchdog`] on every read. The watchdog is idle
+/// once this returns.
+pub(super) fn open_input(
+    canonical: &Path,
+) -> Result<(ff::format::context::Input, Watchdog), (ff::Error, Watchdog)> {
+    let mut options = ff::Dictionary::new();
+    options.set("protocol_whitelist", "file");
+    let dog = Watchdog::opening();
+    let check = dog.clone();
+    let opened = ff::format::input_with_interrupt_and_dictionary(
+        canonical,
+        move || check.should_stop(),
+        options,
+    );
+    dog.idle();
+    match opened {
+        Ok(i) => Ok((i, dog)),
+        Err(e) => Err((e, dog)),
+    }
+}
+
 pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo), VideoError> {
     init_ffmpeg();
     let canonical = check_file(path)?;
     let shown = path.to_path_buf();
 
-    let mut options = ff::Dictionary::new();
-    // Only plain files: no network, no nested protocols pulled in by playlists.
-    options.set("protocol_whitelist", "file");
-    let input = match ff::format::input_with_dictionary(&canonical, options) {
+    let (input, watchdog) = match open_input(&canonical) {
         Ok(i) => i,
-        Err(e) => {
+        Err((_, dog)) if dog.fired() => {
+            return Err(VideoError::Unreadable {
+                path: shown,
+                reason: "FFmpeg was still reading its headers after 60 s and was stopped".into(),
+            });
+        }
+        Err((e, _)) => {
             if looks_like_iso_bmff(&canonical) {
                 return Err(VideoError::MissingIndex { path: shown });
             }
@@ -341,6 +369,7 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
         frames_expected_exact,
         duration_guessed,
         creation_time,
+        watchdog,
     };
     Ok((input, info))
 }
