@@ -149,11 +149,11 @@ pub fn probe_file(path: &Path) -> ProbeReport {
     };
     // The headers and streams, even of a file vigil refuses (the same safe open: plain files
     // only, no protocol but `file`).
-    if let Ok(canonical) = check_file(path) {
-        if let Ok((input, _)) = open_input(&canonical) {
-            report.container = Some(container_facts(&input));
-            report.streams = input.streams().map(|s| stream_facts(&s)).collect();
-        }
+    if let Ok(canonical) = check_file(path)
+        && let Ok((input, _)) = open_input(&canonical)
+    {
+        report.container = Some(container_facts(&input));
+        report.streams = input.streams().map(|s| stream_facts(&s)).collect();
     }
     let (mut input, info) = match open_video(path) {
         Ok(v) => v,
