@@ -177,3 +177,46 @@ fn dropped_frames_are_not_truncation_and_a_stopped_recording_is_a_gap() {
     assert!(w.iter().any(|w| w.starts_with("1 recording gap")), "{w:?}");
     assert_eq!(doc["video"]["partial"], false);
 }
+
+#[test]
+fn a_timestamp_far_past_the_stated_end_is_damage_not_an_hour_of_footage() {
+    let dir = tempdir();
+    // 2 s at 15 fps whose last frame is stamped an hour later; the Segment's Duration then
+    // patched back to the 2 s recorded (as a flipped cluster time leaves a file).
+    let mkv = dir.path().join("wild.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=d=2:s=160x120:r=15",
+        "-vf",
+        "setpts='if(gte(N,29),PTS+3600/TB,PTS)'",
+        "-c:v",
+        "mjpeg",
+        "-vsync",
+        "passthrough",
+        mkv.to_str().unwrap(),
+    ]);
+    let mut b = std::fs::read(&mkv).unwrap();
+    let at = b
+        .windows(3)
+        .position(|w| w == [0x44, 0x89, 0x88])
+        .expect("Duration element");
+    assert_eq!(
+        f64::from_be_bytes(b[at + 3..at + 11].try_into().unwrap()),
+        3_602_000.0
+    );
+    b[at + 3..at + 11].copy_from_slice(&2000.0f64.to_be_bytes());
+    std::fs::write(&mkv, &b).unwrap();
+
+    let doc = score(&mkv);
+    let v = &doc["video"];
+    assert!(v["duration_s"].as_f64().unwrap() < 2.1, "{v}");
+    assert_eq!(doc["clips"].as_array().unwrap().len(), 4);
+    let w = warnings(&doc);
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("1 frame carries an impossible timestamp")),
+        "{w:?}"
+    );
+}

@@ -976,6 +976,21 @@ pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> Com
             super::format_hms(stats.first_backwards_s.unwrap_or(0.0))
         ));
     }
+    if stats.ts_implausible > 0 {
+        let (n, them) = match stats.ts_implausible {
+            1 => (
+                "1 frame carries an impossible timestamp".to_string(),
+                "it was",
+            ),
+            n => (
+                format!("{n} frames carry impossible timestamps"),
+                "they were",
+            ),
+        };
+        warnings.push(format!(
+            "{n} (far past the end the container states, or a day after the frame before): the container is damaged; {them} placed one frame after the frame before"
+        ));
+    }
     match stats.ts_repeated {
         0 => {}
         1 => warnings.push(

@@ -13,6 +13,14 @@ const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
 pub const GAP_MIN_S: f64 = 2.0;
 /// See [`GAP_MIN_S`].
 const GAP_FRAMES: f64 = 10.0;
+/// A timestamp this far past the duration the container states (seconds, or 10 % of it if
+/// more) is damage, not a time: a flipped bit in a Matroska cluster time would otherwise put one
+/// frame hours later and the clip grid would fill every slot in between.
+const PAST_END_SLACK_S: f64 = 10.0;
+/// A jump between consecutive frames longer than this (a day) is damage, not a recording gap,
+/// where the container states no duration to judge by.
+const MAX_JUMP_S: f64 = 86_400.0;
+
 /// Damaged frames this close (seconds) belong to one damaged region.
 const DAMAGE_MERGE_S: f64 = 1.0;
 /// Ranges kept per kind, so that a file damaged everywhere cannot grow the record without
@@ -70,6 +78,9 @@ pub struct DecodeStats {
     pub ts_repeated: u64,
     /// Time of the first timestamp that went backwards.
     pub first_backwards_s: Option<f64>,
+    /// Frames whose timestamp lay far past the container's stated end (or a day after the
+    /// frame before): placed one frame interval after their predecessor instead.
+    pub ts_implausible: u64,
     /// Recording gaps: stretches with no frame (see [`GAP_MIN_S`]), at most [`MAX_RANGES`].
     pub gaps: Vec<TimeRange>,
 }
@@ -90,6 +101,9 @@ pub struct FrameDecoder {
     origin: Option<i64>,
     last_time_s: f64,
     last_duration_s: f64,
+    /// Latest plausible frame time (see [`PAST_END_SLACK_S`]); infinite when no duration is
+    /// stated.
+    time_limit_s: f64,
     /// Time between the last two frames (0 until there are two): the interval a gap is
     /// measured from, since a container may give the frame before a gap the gap's duration.
     last_delta_s: f64,
@@ -138,6 +152,10 @@ impl FrameDecoder {
             last_time_s: 0.0,
             last_duration_s: nominal_frame_s,
             last_delta_s: 0.0,
+            time_limit_s: info
+                .duration_s
+                .filter(|d| *d > 0.0 && !info.duration_guessed)
+                .map_or(f64::INFINITY, |d| d + PAST_END_SLACK_S.max(0.1 * d)),
             pending: None,
             flushing: false,
             finished: false,
@@ -384,7 +402,14 @@ impl FrameDecoder {
     fn stamp(&mut self, frame: &ff::frame::Video) -> f64 {
         self.stats.frames += 1;
         let first = self.stats.frames == 1;
-        let ts = frame.timestamp().or_else(|| frame.pts());
+        let mut ts = frame.timestamp().or_else(|| frame.pts());
+        if let (false, Some(t), Some(o)) = (first, ts, self.origin) {
+            let t_s = (t - o) as f64 * self.seconds_per_tick;
+            if t_s > self.time_limit_s || t_s - self.last_time_s > MAX_JUMP_S {
+                self.stats.ts_implausible += 1;
+                ts = None;
+            }
+        }
         if let (false, Some(t), Some(o)) = (first, ts, self.origin) {
             let t_s = (t - o) as f64 * self.seconds_per_tick;
             let prev = self.last_time_s;
@@ -415,6 +440,7 @@ impl FrameDecoder {
             }
             (None, _) if first => 0.0,
             (None, _) => {
+                // Implausible times too: seeking by time would not find those frames here.
                 self.stats.untimed += 1;
                 self.last_time_s + self.last_duration_s
             }

@@ -68,6 +68,11 @@ pub enum VideoError {
         "{path}: MP4/MOV without its index (moov atom), so it cannot be decoded; the recording was probably cut off before it was finalised (try a recovery tool such as untrunc with a healthy file from the same camera)"
     )]
     MissingIndex { path: PathBuf },
+    /// An MP4/MOV whose index is there but does not parse (damaged on disk or in transfer).
+    #[error(
+        "{path}: MP4/MOV whose index (moov atom) is there but damaged, so it cannot be decoded ({reason}); a recovery tool such as untrunc can rebuild it from a healthy file from the same camera"
+    )]
+    DamagedIndex { path: PathBuf, reason: String },
     /// FFmpeg opened the file as something that is not a recording in this one file: it
     /// "decodes" a text file as ANSI art, and playlists open other files.
     #[error("{path}: not a video file (FFmpeg read it as '{format}', {long_name}: {why})")]

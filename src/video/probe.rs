@@ -148,6 +148,46 @@ fn looks_like_iso_bmff(path: &Path) -> bool {
     }
 }
 
+/// Whether the top-level boxes of an ISO BMFF file include `moov`, walking the box headers
+/// (read, not trusted: a size that points past the end ends the walk). Tells "the index was
+/// never written" from "the index is there but damaged".
+fn has_moov_box(path: &Path) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(len) = f.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let mut at = 0u64;
+    let mut head = [0u8; 16];
+    while at + 8 <= len {
+        if f.seek(SeekFrom::Start(at)).is_err() || f.read_exact(&mut head[..8]).is_err() {
+            return false;
+        }
+        if &head[4..8] == b"moov" {
+            return true;
+        }
+        let size = match u32::from_be_bytes([head[0], head[1], head[2], head[3]]) {
+            0 => return false,
+            1 => {
+                if f.read_exact(&mut head[8..16]).is_err() {
+                    return false;
+                }
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&head[8..16]);
+                u64::from_be_bytes(b)
+            }
+            n => u64::from(n),
+        };
+        if size < 8 {
+            return false;
+        }
+        at = at.saturating_add(size);
+    }
+    false
+}
+
 /// What a path that is not a regular file is, in words.
 fn special_kind(meta: &std::fs::Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt as _;
@@ -250,6 +290,12 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
         }
         Err((e, _)) => {
             if looks_like_iso_bmff(&canonical) {
+                if has_moov_box(&canonical) {
+                    return Err(VideoError::DamagedIndex {
+                        path: shown,
+                        reason: e.to_string(),
+                    });
+                }
                 return Err(VideoError::MissingIndex { path: shown });
             }
             return Err(VideoError::Unreadable {
