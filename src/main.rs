@@ -404,6 +404,10 @@ fn export(args: &ExportArgs) -> u8 {
                 .map(|c| (c.start_s, c.end_s, c.score))
                 .collect(),
             provisional: None,
+            findings: Some(vigil::case::Findings {
+                gaps: r.video.gaps.clone(),
+                damaged: r.video.damaged.clone(),
+            }),
         }),
         throttle,
     };

@@ -163,6 +163,7 @@ fn dropped_frames_are_not_truncation_and_a_stopped_recording_is_a_gap() {
         gap.to_str().unwrap(),
     ]);
     let doc = score(&gap);
+    assert_gap_goes_into_exports(&gap);
     let gaps = doc["video"]["gaps"].as_array().unwrap();
     assert_eq!(gaps.len(), 1, "{gaps:?}");
     let (from, to) = (
@@ -219,4 +220,52 @@ fn a_timestamp_far_past_the_stated_end_is_damage_not_an_hour_of_footage() {
             .any(|w| w.starts_with("1 frame carries an impossible timestamp")),
         "{w:?}"
     );
+}
+
+/// An export of a span over the gap records it in the manifest and the report once the footage
+/// is scored, and says "not checked" before.
+fn assert_gap_goes_into_exports(gap: &Path) {
+    let dir = tempdir();
+    let cache = dir.path().join("cache");
+    let export = |name: &str| -> Value {
+        let out = run(vigil(&cache)
+            .args([
+                "export",
+                "--json",
+                "--analyst",
+                "t",
+                "--from",
+                "2",
+                "--to",
+                "12",
+                "-o",
+            ])
+            .arg(dir.path().join(name))
+            .arg(gap));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let before = export("before");
+    assert!(
+        before["clips"][0].get("findings").is_none(),
+        "{}",
+        before["clips"][0]
+    );
+    let report = std::fs::read_to_string(dir.path().join("before/report.html")).unwrap();
+    assert!(report.contains("not checked"));
+
+    let out = run(vigil(&cache)
+        .args(["score", "--device", "cpu", "--json"])
+        .arg(gap));
+    assert!(out.status.success());
+    let after = export("after");
+    let f = &after["clips"][0]["findings"];
+    assert_eq!(f["gaps"].as_array().unwrap().len(), 1, "{f}");
+    assert_eq!(f["damaged"].as_array().unwrap().len(), 0, "{f}");
+    let report = std::fs::read_to_string(dir.path().join("after/report.html")).unwrap();
+    assert!(report.contains("recording gap 00:00:04"), "gap row missing");
 }

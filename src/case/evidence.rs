@@ -76,6 +76,38 @@ pub struct ScoresContext {
     /// from (e.g. `coarse scores`). The manifest and the report say so, since the final
     /// scores may differ.
     pub provisional: Option<String>,
+    /// What the scoring decode found in the whole footage (recording gaps, damaged regions);
+    /// None when no full decode has finished (provisional scores).
+    pub findings: Option<Findings>,
+}
+
+/// Recording gaps and damaged regions found while decoding, on the footage's time axis.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Findings {
+    /// Stretches with no frame.
+    pub gaps: Vec<crate::video::TimeRange>,
+    /// Frames decoded with damage.
+    pub damaged: Vec<crate::video::DamagedRange>,
+}
+
+impl Findings {
+    /// The findings that overlap `[from_s, to_s)`.
+    pub fn within(&self, from_s: f64, to_s: f64) -> Findings {
+        Findings {
+            gaps: self
+                .gaps
+                .iter()
+                .filter(|g| g.from_s < to_s && g.to_s > from_s)
+                .copied()
+                .collect(),
+            damaged: self
+                .damaged
+                .iter()
+                .filter(|d| d.from_s < to_s && d.to_s > from_s)
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 /// What to export, and where.
@@ -185,6 +217,10 @@ pub struct ClipRecord {
     pub requested: Requested,
     /// The span the clip plays.
     pub shown: Shown,
+    /// Recording gaps and damaged regions of the original within the shown span, as the
+    /// scoring decode found them; absent when the footage had not been decoded to its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Findings>,
     /// The span on the recorder's clock (UTC), when the container says when it started.
     pub wall_clock_utc: Option<(String, String)>,
     /// The keyframe the copy starts from, seconds.
@@ -460,6 +496,11 @@ fn build(
                 first_frame: c.first_frame,
                 last_frame: c.last_frame,
             },
+            findings: job
+                .scores
+                .as_ref()
+                .and_then(|s| s.findings.as_ref())
+                .map(|f| f.within(c.start_s, c.end_s)),
             wall_clock_utc: wall,
             keyframe_s: c.keyframe_s,
             lead_in_frames: c.lead_in_frames,

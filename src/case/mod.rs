@@ -16,7 +16,7 @@ pub mod verify;
 
 pub use atomic::{write_atomic, write_atomic_with};
 pub use evidence::{
-    ExportError, ExportJob, ExportManifest, ExportOutcome, ScoresContext, SpanRequest,
+    ExportError, ExportJob, ExportManifest, ExportOutcome, Findings, ScoresContext, SpanRequest,
     export_evidence,
 };
 pub use file::{CASE_VERSION, Case, CaseError, CaseFile, CaseView, Mark, MarkKind};

@@ -94,6 +94,38 @@ pub struct ClipPictures {
 }
 
 /// The self-contained report page.
+/// The report's words for what decoding found in a clip's span.
+fn findings_words(c: &super::evidence::ClipRecord) -> String {
+    let Some(f) = &c.findings else {
+        return "not checked: the footage had not been decoded to its end when this was exported (score it, then export again)".into();
+    };
+    if f.gaps.is_empty() && f.damaged.is_empty() {
+        return "none found when the footage was scored".into();
+    }
+    let mut parts: Vec<String> = f
+        .gaps
+        .iter()
+        .map(|g| {
+            format!(
+                "recording gap {} – {} (no frames for {:.1} s)",
+                format_hms(g.from_s),
+                format_hms(g.to_s),
+                g.to_s - g.from_s
+            )
+        })
+        .collect();
+    parts.extend(f.damaged.iter().map(|d| {
+        format!(
+            "damaged {} – {} ({} frames decoded with errors concealed; {} decoder errors)",
+            format_hms(d.from_s),
+            format_hms(d.to_s),
+            d.frames,
+            d.errors
+        )
+    }));
+    parts.join("; ")
+}
+
 pub fn report_html(m: &ExportManifest, pictures: &[ClipPictures]) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -254,6 +286,7 @@ fn clip_html(h: &mut String, i: usize, c: &ClipRecord, p: &ClipPictures) {
             ),
         ),
         ("Wall clock", wall),
+        ("Gaps and damage", findings_words(c)),
         (
             "Method",
             format!("{}; {}", esc(&c.method), esc(&c.container_note)),

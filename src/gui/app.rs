@@ -1182,6 +1182,10 @@ impl VigilApp {
                     .map(|((&a, &b), &s)| (a, b, s))
                     .collect(),
                 provisional,
+                findings: f.report.as_ref().map(|r| crate::case::Findings {
+                    gaps: r.video.gaps.clone(),
+                    damaged: r.video.damaged.clone(),
+                }),
             }),
             exact: false,
             throttle: std::time::Duration::ZERO,
