@@ -1472,6 +1472,13 @@ impl VigilApp {
                     .collect()
             })
             .unwrap_or_default();
+        let video = f.report.as_ref().map(|r| &r.video);
+        let gaps: Vec<(f64, f64)> = video
+            .map(|v| v.gaps.iter().map(|g| (g.from_s, g.to_s)).collect())
+            .unwrap_or_default();
+        let damaged: Vec<(f64, f64)> = video
+            .map(|v| v.damaged.iter().map(|d| (d.from_s, d.to_s)).collect())
+            .unwrap_or_default();
         let input = TimelineInput {
             starts: &f.starts,
             ends: &f.ends,
@@ -1479,6 +1486,8 @@ impl VigilApp {
             duration_s,
             flagged: &flagged,
             marks: &marks,
+            gaps: &gaps,
+            damaged: &damaged,
             cursor_s: self.player.position_s,
             threshold: self.case.threshold,
         };

@@ -159,6 +159,10 @@ pub struct TimelineInput<'a> {
     pub flagged: &'a [(f64, f64)],
     /// Marks (start, end, is_incident).
     pub marks: &'a [(f64, f64, bool)],
+    /// Recording gaps (no frames): shaded grey over the whole height.
+    pub gaps: &'a [(f64, f64)],
+    /// Regions decoded with damage: a violet strip along the bottom.
+    pub damaged: &'a [(f64, f64)],
     /// Play cursor.
     pub cursor_s: f64,
     /// Threshold line.
@@ -213,6 +217,21 @@ pub fn timeline_ui(
             plot_ui.set_plot_bounds(PlotBounds::from_min_max([x0, -0.02], [x1, 1.05]));
             for &(a, b) in &flagged {
                 plot_ui.polygon(band("flagged", a, b, -0.02, 1.05, FLAGGED));
+            }
+            // Gaps and damage are drawn at least a pixel wide: one damaged frame in an hour
+            // must still be seen.
+            for (a, b) in visible_spans(input.gaps, x0, x1, px_s) {
+                plot_ui.polygon(band("gap", a, b.max(a + px_s), -0.02, 1.05, GAP));
+            }
+            for (a, b) in visible_spans(input.damaged, x0, x1, px_s) {
+                plot_ui.polygon(band(
+                    "damaged",
+                    a,
+                    b.max(a + 2.0 * px_s),
+                    -0.02,
+                    0.05,
+                    DAMAGED,
+                ));
             }
             for &(a, b, incident) in input.marks {
                 let color = if incident { INCIDENT } else { FALSE_ALARM };
@@ -281,6 +300,8 @@ pub fn timeline_ui(
 
 const FLAGGED: egui::Color32 = egui::Color32::from_rgba_premultiplied(46, 18, 8, 40);
 const INCIDENT: egui::Color32 = egui::Color32::from_rgba_premultiplied(180, 30, 30, 200);
+const GAP: egui::Color32 = egui::Color32::from_rgba_premultiplied(60, 60, 60, 110);
+const DAMAGED: egui::Color32 = egui::Color32::from_rgba_premultiplied(150, 60, 190, 220);
 const FALSE_ALARM: egui::Color32 = egui::Color32::from_rgba_premultiplied(50, 120, 200, 200);
 
 /// A filled rectangle from `a` to `b` in time and `lo` to `hi` in score.

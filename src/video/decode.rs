@@ -380,7 +380,14 @@ impl FrameDecoder {
             return;
         }
         self.stats.damaged_frames += 1;
-        let end = time_s + self.last_duration_s;
+        // The frame's own interval, not its stored duration: the frame before a recording gap
+        // is "shown" for the whole gap in MP4, and the gap is not damage.
+        let interval = if self.last_delta_s > 0.0 {
+            self.last_delta_s
+        } else {
+            self.nominal_frame_s
+        };
+        let end = time_s + self.last_duration_s.min(interval);
         let full = self.stats.damaged.len() >= MAX_RANGES;
         match self.stats.damaged.last_mut() {
             Some(r) if time_s - r.to_s <= DAMAGE_MERGE_S && time_s >= r.from_s => {
