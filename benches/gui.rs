@@ -71,6 +71,8 @@ fn bench_timeline() {
                     duration_s: duration,
                     flagged: &flagged,
                     marks: &[],
+                    gaps: &[],
+                    damaged: &[],
                     cursor_s: 43_500.0 + f64::from(frame),
                     threshold: 0.5,
                 };
