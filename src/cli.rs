@@ -278,6 +278,42 @@ pub struct ExportArgs {
     /// Print the manifest as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub footage: FootageArgs,
+}
+
+/// How to read footage that leaves a choice (shared by `score` and `export`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct FootageArgs {
+    /// The video stream to read, by its number in `vigil probe FILE` (multi-camera DVR
+    /// exports), or `all` (score: one report per video stream). Default: FFmpeg's choice of
+    /// the best one, and a warning when there are others.
+    #[arg(long, value_name = "N|all", value_parser = parse_stream)]
+    pub stream: Option<StreamChoice>,
+    /// Frame rate of footage that stores no frame times (raw H.264/HEVC without VUI timing,
+    /// raw or multipart MJPEG, H.261/H.263): the recorder's rate. Refused for footage that
+    /// times its frames.
+    #[arg(long, value_name = "FPS")]
+    pub fps: Option<f64>,
+}
+
+/// `--stream N|all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamChoice {
+    /// One stream, by container index.
+    Index(usize),
+    /// Every video stream.
+    All,
+}
+
+fn parse_stream(s: &str) -> Result<StreamChoice, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(StreamChoice::All);
+    }
+    s.trim()
+        .parse()
+        .map(StreamChoice::Index)
+        .map_err(|_| format!("'{s}' is not a stream number or 'all'"))
 }
 
 /// `vigil probe`.
@@ -395,6 +431,8 @@ pub struct ScoreArgs {
     /// footage). `off`: every clip through the full network.
     #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
     pub cascade: OnOff,
+    #[command(flatten)]
+    pub footage: FootageArgs,
 }
 
 /// A switch given as `on` or `off`.

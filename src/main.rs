@@ -161,6 +161,7 @@ fn score(args: &ScoreArgs) -> u8 {
         scorer: args.scorer.clone(),
         cascade: args.cascade == cli::OnOff::On,
         provisional: false,
+        open: vigil::video::OpenOptions::default(),
     };
 
     let files = match expand_folders(&args.files) {
@@ -172,66 +173,88 @@ fn score(args: &ScoreArgs) -> u8 {
     };
     let mut docs = Vec::new();
     let mut code = 0u8;
-    for (i, file) in files.iter().enumerate() {
-        if out::gone() && args.output.is_none() {
-            // Nobody reads the results any more, and none go to a file: stop, as `head` expects.
-            break;
-        }
-        if files.len() > 1 && !args.json {
-            eprintln!("vigil: [{}/{}] {}", i + 1, files.len(), file.display());
-        }
-        let bar = new_bar(file);
-        let started = Instant::now();
-        let cancelled = || cancel.load(Ordering::SeqCst);
-        let result = score_file(file, &pack, &opts, &cancelled, &mut |p| {
-            show_progress(&bar, &p, started, args.json);
-        });
-        bar.finish();
-        match result {
-            Ok(report) => {
-                // Straight to stdout, and kept only for `--output`: a day of footage is
-                // 160,000 clips, and its report need not be held twice.
-                if args.json
-                    && let Err(e) = print_json(&report)
-                {
-                    eprintln!("vigil: error: cannot write the result: {e}");
-                    code = code.max(EXIT_OTHER);
-                    continue;
-                }
-                if !args.json {
-                    if i > 0 {
-                        outln!();
+    'files: for (i, file) in files.iter().enumerate() {
+        let streams = match stream_choices(file, &args.footage) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("vigil: error: {e}{}", probe_hint(&e, file));
+                code = code.max(EXIT_FOOTAGE);
+                continue;
+            }
+        };
+        for open in streams {
+            if out::gone() && args.output.is_none() {
+                // Nobody reads the results any more, and none go to a file: stop, as `head` expects.
+                break 'files;
+            }
+            if (files.len() > 1 || open.stream.is_some()) && !args.json {
+                let which = open
+                    .stream
+                    .map_or_else(String::new, |n| format!(" (stream #{n})"));
+                eprintln!(
+                    "vigil: [{}/{}] {}{which}",
+                    i + 1,
+                    files.len(),
+                    file.display()
+                );
+            }
+            let opts = ScoreOptions {
+                open,
+                ..opts.clone()
+            };
+            let bar = new_bar(file);
+            let started = Instant::now();
+            let cancelled = || cancel.load(Ordering::SeqCst);
+            let result = score_file(file, &pack, &opts, &cancelled, &mut |p| {
+                show_progress(&bar, &p, started, args.json);
+            });
+            bar.finish();
+            match result {
+                Ok(report) => {
+                    // Straight to stdout, and kept only for `--output`: a day of footage is
+                    // 160,000 clips, and its report need not be held twice.
+                    if args.json
+                        && let Err(e) = print_json(&report)
+                    {
+                        eprintln!("vigil: error: cannot write the result: {e}");
+                        code = code.max(EXIT_OTHER);
+                        continue;
                     }
-                    out!("{}", report.summary(args.top));
-                }
-                if args.output.is_some() {
-                    match serde_json::to_string(&report) {
-                        Ok(j) => docs.push(j),
-                        Err(e) => {
-                            eprintln!("vigil: error: cannot serialise the result: {e}");
-                            code = code.max(EXIT_OTHER);
+                    if !args.json {
+                        if i > 0 || open.stream.is_some() {
+                            outln!();
+                        }
+                        out!("{}", report.summary(args.top));
+                    }
+                    if args.output.is_some() {
+                        match serde_json::to_string(&report) {
+                            Ok(j) => docs.push(j),
+                            Err(e) => {
+                                eprintln!("vigil: error: cannot serialise the result: {e}");
+                                code = code.max(EXIT_OTHER);
+                            }
                         }
                     }
                 }
-            }
-            Err(PipelineError::Cancelled) => {
-                eprintln!(
-                    "vigil: cancelled: {}: finished batches are cached; run the same command again to resume",
-                    file.display()
-                );
-                return EXIT_CANCELLED;
-            }
-            Err(e) => {
-                let hint = match &e {
-                    PipelineError::Video(v) => probe_hint(v, file),
-                    _ => String::new(),
-                };
-                eprintln!("vigil: error: {e}{hint}");
-                let c = exit_code_for(&e);
-                code = code.max(c);
-                // A model or runtime failure is the same for every file: stop here.
-                if c == EXIT_MODEL {
-                    break;
+                Err(PipelineError::Cancelled) => {
+                    eprintln!(
+                        "vigil: cancelled: {}: finished batches are cached; run the same command again to resume",
+                        file.display()
+                    );
+                    return EXIT_CANCELLED;
+                }
+                Err(e) => {
+                    let hint = match &e {
+                        PipelineError::Video(v) => probe_hint(v, file),
+                        _ => String::new(),
+                    };
+                    eprintln!("vigil: error: {e}{hint}");
+                    let c = exit_code_for(&e);
+                    code = code.max(c);
+                    // A model or runtime failure is the same for every file: stop here.
+                    if c == EXIT_MODEL {
+                        break 'files;
+                    }
                 }
             }
         }
@@ -247,6 +270,32 @@ fn score(args: &ScoreArgs) -> u8 {
         }
     }
     code
+}
+
+/// The open choices to score `file` with: one, or one per video stream for `--stream all`. A
+/// stream that is FFmpeg's default is asked for as the default, so that it shares the cache
+/// of a plain `vigil score`.
+fn stream_choices(
+    file: &std::path::Path,
+    footage: &cli::FootageArgs,
+) -> Result<Vec<vigil::video::OpenOptions>, vigil::video::VideoError> {
+    use vigil::video::OpenOptions;
+    let fps = footage.fps;
+    let Some(choice) = footage.stream else {
+        return Ok(vec![OpenOptions { stream: None, fps }]);
+    };
+    let (_, info) = vigil::video::open_video(file)?;
+    let wanted = match choice {
+        cli::StreamChoice::Index(n) => vec![n],
+        cli::StreamChoice::All => info.video_streams.clone(),
+    };
+    Ok(wanted
+        .into_iter()
+        .map(|n| OpenOptions {
+            stream: (n != info.stream_index).then_some(n),
+            fps,
+        })
+        .collect())
 }
 
 /// The files to score: each argument that is a folder stands for every video in its tree
@@ -332,11 +381,13 @@ fn cached_scores(
     file: &std::path::Path,
     model_dir: Option<&std::path::Path>,
     threshold: f32,
+    open: vigil::video::OpenOptions,
 ) -> Option<vigil::pipeline::ScoreReport> {
     let pack = load_pack(model_dir).ok()?;
     let opts = ScoreOptions {
         cache_only: true,
         threshold,
+        open,
         ..ScoreOptions::default()
     };
     score_file(file, &pack, &opts, &|| false, &mut |_| {}).ok()
@@ -349,7 +400,21 @@ fn export(args: &ExportArgs) -> u8 {
         eprintln!("vigil: error: --to must be after --from");
         return 2;
     }
-    let report = cached_scores(&args.file, args.model.as_deref(), args.threshold);
+    if args.footage.stream == Some(cli::StreamChoice::All) {
+        eprintln!(
+            "vigil: error: --stream all is for vigil score; export one stream at a time (--stream N)"
+        );
+        return 2;
+    }
+    let open = match stream_choices(&args.file, &args.footage) {
+        Ok(mut s) if s.len() == 1 => s.remove(0),
+        Ok(_) => vigil::video::OpenOptions::default(),
+        Err(e) => {
+            eprintln!("vigil: error: {e}{}", probe_hint(&e, &args.file));
+            return EXIT_FOOTAGE;
+        }
+    };
+    let report = cached_scores(&args.file, args.model.as_deref(), args.threshold, open);
     let (peak_score, peak_s) = report
         .as_ref()
         .and_then(|r| {
@@ -410,6 +475,7 @@ fn export(args: &ExportArgs) -> u8 {
             }),
         }),
         throttle,
+        open,
     };
     match vigil::case::export_evidence(&job) {
         Ok(out) => {

@@ -111,7 +111,9 @@ fn several_video_streams_a_gap_and_a_lying_extension() {
     let scored = r["verdict"]["stream"].as_u64().unwrap();
     let other = 1 - scored;
     assert!(
-        notes.contains(&format!("#{other} are not scored")),
+        notes.contains(&format!(
+            "not #{other} unless asked (vigil score --stream N"
+        )),
         "{notes}"
     );
 

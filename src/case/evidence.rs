@@ -11,8 +11,8 @@ use super::report::{ClipPictures, report_html, score_plot_png};
 use super::{now_utc, sha256_file, write_atomic};
 use crate::plot::png_from_rgb;
 use crate::video::{
-    CopyOptions, IndexedVideo, VideoError, export_exact, export_reencode, export_stream_copy,
-    stream_copy_refused,
+    CopyOptions, IndexedVideo, VideoError, copy_refused, export_exact, export_reencode,
+    export_stream_copy,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -130,6 +130,8 @@ pub struct ExportJob {
     pub exact: bool,
     /// Testing aid: pause per packet (see `CopyOptions::throttle`).
     pub throttle: std::time::Duration,
+    /// Which video stream, and the frame rate of footage that stores no frame times.
+    pub open: crate::video::OpenOptions,
 }
 
 /// The original, as the manifest records it.
@@ -159,8 +161,21 @@ pub struct SourceRecord {
     pub duration_s: f64,
     /// The container's creation_time tag, when present.
     pub creation_time: Option<String>,
+    /// The container index of the video stream exported.
+    #[serde(default)]
+    pub stream: usize,
+    /// Every footage video stream of the file.
+    #[serde(default)]
+    pub video_streams: Vec<usize>,
+    /// Where the frame times (and so every time in the manifest) come from.
+    #[serde(default = "container_timing")]
+    pub timing: crate::video::FrameTiming,
     /// True when the SHA-256 computed after the export equals the one before.
     pub unchanged_after_export: bool,
+}
+
+fn container_timing() -> crate::video::FrameTiming {
+    crate::video::FrameTiming::Container
 }
 
 /// The model behind the scores.
@@ -335,7 +350,7 @@ pub fn export_evidence(job: &ExportJob) -> Result<ExportOutcome, ExportError> {
         move |source: std::io::Error| ExportError::Io { path, source }
     };
     // One pass over the packets serves every clip of the job.
-    let video = IndexedVideo::open(&job.source)?;
+    let video = IndexedVideo::open_with(&job.source, &job.open)?;
     let sha_before = sha256_file(&job.source).map_err(io(&job.source))?;
     let bytes = std::fs::metadata(&job.source)
         .map_err(io(&job.source))?
@@ -438,7 +453,7 @@ fn build(
                 &format!("{clip_stem}_exact"),
                 &copy,
             )?
-        } else if let Some(why) = stream_copy_refused(&info.codec) {
+        } else if let Some(why) = copy_refused(video) {
             let c = export_reencode(video, span.from_s, to_s, staging, &clip_stem, &copy)?;
             let all = vec![[c.first_frame, c.last_frame]];
             let c = crate::video::ClipExport {
@@ -547,6 +562,9 @@ fn build(
             frames: table.len() as u64,
             duration_s,
             creation_time: info.creation_time.clone(),
+            stream: info.stream_index,
+            video_streams: info.video_streams.clone(),
+            timing: info.timing,
             unchanged_after_export: true,
         },
         model: job.scores.as_ref().map(|s| ModelRecord {

@@ -126,6 +126,43 @@ fn findings_words(c: &super::evidence::ClipRecord) -> String {
     parts.join("; ")
 }
 
+/// Which video stream was exported, and of how many.
+fn stream_words(s: &super::evidence::SourceRecord) -> String {
+    match s.video_streams.len() {
+        0 | 1 => format!("#{}, the file's only video stream", s.stream),
+        n => {
+            let others: Vec<String> = s
+                .video_streams
+                .iter()
+                .filter(|&&i| i != s.stream)
+                .map(|i| format!("#{i}"))
+                .collect();
+            format!(
+                "#{} of {n} video streams (not exported: {})",
+                s.stream,
+                others.join(", ")
+            )
+        }
+    }
+}
+
+/// Where the times in this report come from.
+fn timing_words(s: &super::evidence::SourceRecord) -> String {
+    use crate::video::FrameTiming as T;
+    match s.timing {
+        T::Container => "the container's timestamps".into(),
+        T::StreamHeader => format!("the stream's own header (VUI): {:.3} frames/s", s.fps),
+        T::Assumed => format!(
+            "none stored: FFmpeg assumed {:.3} frames/s, so times hold only if the recorder ran at that rate",
+            s.fps
+        ),
+        T::Given => format!(
+            "none stored: timed at {} frames/s, the rate the analyst gave (--fps)",
+            s.fps
+        ),
+    }
+}
+
 pub fn report_html(m: &ExportManifest, pictures: &[ClipPictures]) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -171,6 +208,8 @@ pub fn report_html(m: &ExportManifest, pictures: &[ClipPictures]) -> String {
                 format_hms(s.duration_s)
             ),
         ),
+        ("Video stream", stream_words(s)),
+        ("Frame times", timing_words(s)),
         (
             "Recording clock",
             s.creation_time.as_deref().map_or_else(

@@ -1189,6 +1189,7 @@ impl VigilApp {
             }),
             exact: false,
             throttle: std::time::Duration::ZERO,
+            open: crate::video::OpenOptions::default(),
         };
         let (tx, wake) = (self.jobs_tx.clone(), Arc::clone(&self.wake));
         let spawned = std::thread::Builder::new()

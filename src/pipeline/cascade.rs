@@ -47,7 +47,7 @@ use super::run::{
 use crate::base::float::flush_denormals;
 use crate::case::sha256_file;
 use crate::model::{ExecutionProvider, Extractor, ExtractorSpec, NoveltyParams, Pack};
-use crate::video::{VideoError, VideoInfo, open_video};
+use crate::video::{VideoError, VideoInfo, open_video_with};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
@@ -237,7 +237,7 @@ pub(super) fn score_cascade(
         .ok_or_else(|| PipelineError::Internal("cascade without a coarse extractor".into()))?;
     let full_spec = &pack.manifest.extractor;
     let clip_s = f64::from(full_spec.input.frames) / full_spec.input.frame_rate;
-    let (input, info) = open_video(path)?;
+    let (input, info) = open_video_with(path, &opts.open)?;
     if let Some(d) = info.duration_s
         && d / clip_s < SHORT_CLIPS as f64
     {
@@ -327,7 +327,7 @@ pub(super) fn score_cascade(
             )
         })
         .flatten();
-    let (input, _) = open_video(path)?;
+    let (input, _) = open_video_with(path, &opts.open)?;
     let refined = match refine_pass(
         input,
         &info,
@@ -342,7 +342,7 @@ pub(super) fn score_cascade(
     ) {
         // A seek that did not land where the timestamps said: decode the whole file instead.
         Err(PipelineError::Video(_)) if seek_spans.is_some() => {
-            let (input, _) = open_video(path)?;
+            let (input, _) = open_video_with(path, &opts.open)?;
             let mut r = refine_pass(
                 input,
                 &info,

@@ -125,8 +125,22 @@ pub struct VideoSummary {
     /// references) or logged errors for; scores there rest on repaired pictures.
     #[serde(default)]
     pub damaged: Vec<crate::video::DamagedRange>,
+    /// The container index of the video stream scored.
+    #[serde(default)]
+    pub stream: usize,
+    /// Every footage video stream of the file (container indices).
+    #[serde(default)]
+    pub video_streams: Vec<usize>,
+    /// Where the frame times come from: `container`, `stream_header` (raw H.264/HEVC VUI),
+    /// `assumed` (none stored; FFmpeg's default rate) or `given` (`--fps`).
+    #[serde(default = "container_timing")]
+    pub timing: crate::video::FrameTiming,
     /// Problems a reviewer should know about.
     pub warnings: Vec<String>,
+}
+
+fn container_timing() -> crate::video::FrameTiming {
+    crate::video::FrameTiming::Container
 }
 
 /// Which model made the scores.
@@ -266,9 +280,14 @@ impl ScoreReport {
         use std::fmt::Write as _;
         let v = &self.video;
         let mut out = String::new();
+        let stream = if v.video_streams.len() > 1 {
+            format!(" (video stream #{} of {})", v.stream, v.video_streams.len())
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "{}\n  {:.1} s · {} frames at {:.3} fps · {} {}x{} · sha256 {}…",
+            "{}{stream}\n  {:.1} s · {} frames at {:.3} fps · {} {}x{} · sha256 {}…",
             v.path,
             v.duration_s,
             v.frames,

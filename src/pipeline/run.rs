@@ -28,7 +28,8 @@ use crate::model::{
     TOP_K, l2_normalise_rows,
 };
 use crate::video::{
-    ClipReader, ClipSpan, ClipSpec, DecodeStats, VideoError, VideoInfo, open_video,
+    ClipReader, ClipSpan, ClipSpec, DecodeStats, FrameTiming, VideoError, VideoInfo,
+    open_video_with,
 };
 use crossbeam_channel::{Receiver, Sender, bounded};
 use ffmpeg_next as ff;
@@ -68,6 +69,8 @@ pub struct ScoreOptions {
     /// Report provisional scores while scoring runs ([`Progress::Provisional`]; the novelty
     /// scorer only): the review app's timeline fills as batches finish.
     pub provisional: bool,
+    /// Which video stream to score, and the frame rate of a stream that stores no frame times.
+    pub open: crate::video::OpenOptions,
 }
 
 impl Default for ScoreOptions {
@@ -85,6 +88,7 @@ impl Default for ScoreOptions {
             scorer: None,
             cascade: true,
             provisional: false,
+            open: crate::video::OpenOptions::default(),
         }
     }
 }
@@ -451,6 +455,30 @@ fn full_pass(
     })
 }
 
+/// Said when a file holds video streams that were not scored (multi-camera DVR exports).
+fn other_streams_warning(info: &VideoInfo, opts: &ScoreOptions) -> Option<String> {
+    let others: Vec<String> = info
+        .video_streams
+        .iter()
+        .filter(|&&i| i != info.stream_index)
+        .map(|i| format!("#{i}"))
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    let chosen = if opts.open.stream.is_some() {
+        "the one asked for"
+    } else {
+        "FFmpeg's choice of the best"
+    };
+    Some(format!(
+        "the file holds {} video streams: only stream #{} ({chosen}) was scored, not {}; score the others with --stream N or --stream all",
+        info.video_streams.len(),
+        info.stream_index,
+        others.join(", ")
+    ))
+}
+
 /// Peaks, top moments, the 32 segments and the report, from the scores.
 fn assemble_report(
     path: &Path,
@@ -547,11 +575,15 @@ fn assemble_report(
             decode_errors: record.decode_errors,
             gaps: record.gaps.clone(),
             damaged: record.damaged.clone(),
+            stream: info.stream_index,
+            video_streams: info.video_streams.clone(),
+            timing: info.timing,
             warnings: record
                 .warnings
                 .iter()
                 .chain(&cache_warnings)
                 .cloned()
+                .chain(other_streams_warning(&info, opts))
                 .collect(),
         },
         model: ModelSummary {
@@ -700,7 +732,7 @@ fn clip_rows(
     cancelled: &(dyn Fn() -> bool + Sync),
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ClipRows, PipelineError> {
-    let (input, info) = open_video(path)?;
+    let (input, info) = open_video_with(path, &opts.open)?;
     progress(Progress::Hashing);
     let sha256 = sha256_file(path).map_err(|source| VideoError::Io {
         path: path.to_path_buf(),
@@ -816,12 +848,28 @@ fn clip_rows(
 /// The feature cache of one video under one feature key: the user's (`opts.cache_root`), or a
 /// temporary one that goes when the returned guard drops (a `--no-cache` run). With
 /// `opts.cache_only` the user's is not created if missing.
+/// The cache folder's name for a file: its hash, and the open choices that change its clips.
+fn cache_name(sha256: &str, open: &crate::video::OpenOptions) -> String {
+    let mut name = sha256.to_string();
+    if let Some(n) = open.stream {
+        name.push_str(&format!("-stream{n}"));
+    }
+    if let Some(f) = open.fps {
+        name.push_str(&format!("-fps{f}"));
+    }
+    name
+}
+
 pub(super) fn open_cache(
     opts: &ScoreOptions,
     feature_key: &str,
     sha256: &str,
     dim: usize,
 ) -> Result<(FeatureCache, Option<tempfile::TempDir>), PipelineError> {
+    // Another stream of the same file is other footage, and another frame rate other clips:
+    // their features live apart.
+    let named = cache_name(sha256, &opts.open);
+    let sha256 = named.as_str();
     match &opts.cache_root {
         Some(root) if opts.cache_only => Ok((
             FeatureCache::at(root, feature_key, sha256, dim, TOP_K),
@@ -927,10 +975,33 @@ pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> Com
             "the file holds {frames} frames where its header implies ~{exp}: frames were dropped when it was recorded (not truncation: the decoded frames cover all {end_s:.1} s); a still scene is often recorded this way"
         ));
     }
-    if let Some(name) = crate::video::untimed_container(&info.container) {
-        warnings.push(format!(
-            "{name} stores no frame times: FFmpeg assumed {:.3} fps, so times and the duration ({end_s:.1} s) hold only if the recording ran at that rate",
+    match info.timing {
+        FrameTiming::Assumed => {
+            let what = crate::video::untimed_container(&info.container).map_or_else(
+                || format!("the raw {} stream has no VUI timing and", info.codec),
+                |name| name.to_string(),
+            );
+            warnings.push(format!(
+                "{what} stores no frame times: FFmpeg assumed {:.3} fps, so times and the duration ({end_s:.1} s) hold only if the recording ran at that rate (give the recorder's rate with --fps N)",
+                info.fps
+            ));
+        }
+        FrameTiming::Given => warnings.push(format!(
+            "the stream stores no frame times: frames are timed at {} fps, the rate given with --fps; times and the duration ({end_s:.1} s) rest on it",
             info.fps
+        )),
+        FrameTiming::Container | FrameTiming::StreamHeader => {}
+    }
+    if stats.deinterlace {
+        warnings.push(format!(
+            "the footage is interlaced: {} of {frames} frames were deinterlaced (FFmpeg bwdif) before the network; exports keep the original fields",
+            stats.deinterlaced_frames
+        ));
+    }
+    if stats.rotated_deg != 0 {
+        warnings.push(format!(
+            "the container turns the picture {}° clockwise: frames were turned upright before the network",
+            stats.rotated_deg
         ));
     }
     let decode_errors = stats.decode_errors + stats.ffmpeg_errors;

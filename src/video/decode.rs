@@ -1,4 +1,5 @@
 use super::fflog::LogTag;
+use super::fields::{Deinterlace, PictureFilter, filter_spec};
 use super::{VideoError, VideoInfo};
 use ffmpeg_next as ff;
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,12 @@ pub struct DecodeStats {
     pub ts_implausible: u64,
     /// Recording gaps: stretches with no frame (see [`GAP_MIN_S`]), at most [`MAX_RANGES`].
     pub gaps: Vec<TimeRange>,
+    /// True when the stream is interlaced and its frames are deinterlaced (`video::fields`).
+    pub deinterlace: bool,
+    /// Frames that were deinterlaced.
+    pub deinterlaced_frames: u64,
+    /// Clockwise turn applied to show the picture upright (the container's display matrix).
+    pub rotated_deg: u32,
 }
 
 /// Decodes the video stream of one file frame by frame, in presentation order, with each
@@ -96,6 +103,8 @@ pub struct FrameDecoder {
     decoder: ff::decoder::Video,
     path: PathBuf,
     stream_index: usize,
+    /// How the file was opened, for reopening it the same way.
+    opened_with: super::OpenOptions,
     seconds_per_tick: f64,
     nominal_frame_s: f64,
     origin: Option<i64>,
@@ -115,6 +124,21 @@ pub struct FrameDecoder {
     errors_seen: u64,
     /// Bounds each frame's and each seek's reading (see `video::watchdog`).
     watchdog: super::Watchdog,
+    /// Deinterlacing and rotation ([`super::fields`]), decided on the first frame.
+    filter: Option<PictureFilter>,
+    filter_decided: bool,
+    /// The stream header says interlaced: every frame is deinterlaced.
+    interlaced_header: bool,
+    /// Clockwise turn that shows the picture upright.
+    rotation_deg: u32,
+    /// Decoded frames on their way into the filter.
+    scratch: ff::frame::Video,
+    filter_time_base: (i32, i32),
+    /// The stream's frames carry no times (raw elementary streams, MJPEG): a seek lands at a
+    /// byte position whose time nobody knows, so seeking means decoding from the start.
+    untimed_stream: bool,
+    /// The file was reopened at its start: the next untimed frame is the first again.
+    rewound: bool,
     /// Counts FFmpeg's error messages for this file's demuxer and decoder. Declared last, so
     /// that it is released after them and a later decoder cannot inherit their messages.
     tag: LogTag,
@@ -146,6 +170,15 @@ impl FrameDecoder {
             decoder,
             path,
             stream_index: info.stream_index,
+            opened_with: info.opened_with,
+            filter: None,
+            filter_decided: false,
+            interlaced_header: info.interlaced,
+            rotation_deg: info.rotation_deg,
+            scratch: ff::frame::Video::empty(),
+            filter_time_base: info.time_base,
+            untimed_stream: info.timing != super::FrameTiming::Container,
+            rewound: false,
             seconds_per_tick,
             nominal_frame_s,
             origin: None,
@@ -181,6 +214,14 @@ impl FrameDecoder {
     /// the same clock. Frame counts in [`DecodeStats`] stop meaning "frames so far" after a seek.
     /// Fails on a demuxer that cannot seek (see [`FrameDecoder::seek_or_rewind`]).
     pub fn seek(&mut self, time_s: f64) -> Result<(), VideoError> {
+        if self.untimed_stream {
+            return Err(VideoError::Decode {
+                path: self.path.clone(),
+                reason: format!(
+                    "seek to {time_s:.3} s: the stream's frames carry no times to seek by"
+                ),
+            });
+        }
         let ts = self.seek_target(time_s);
         self.watchdog.step();
         let sought = self.input.seek(ts, ..ts);
@@ -200,7 +241,13 @@ impl FrameDecoder {
     pub fn seek_or_rewind(&mut self, time_s: f64) -> Result<(), VideoError> {
         let ts = self.seek_target(time_s);
         self.watchdog.step();
-        let sought = self.input.seek(ts, ..ts);
+        let sought = if self.untimed_stream {
+            Err(ff::Error::Other {
+                errno: ff::util::error::ENOSYS,
+            })
+        } else {
+            self.input.seek(ts, ..ts)
+        };
         self.watchdog.idle();
         if let Err(e) = sought {
             self.rewind().map_err(|r| VideoError::Decode {
@@ -219,6 +266,9 @@ impl FrameDecoder {
 
     fn after_seek(&mut self) {
         self.decoder.flush();
+        if let Some(f) = self.filter.as_mut() {
+            f.reset();
+        }
         self.pending = None;
         self.flushing = false;
         self.finished = false;
@@ -229,7 +279,11 @@ impl FrameDecoder {
     /// Reopens the file at its start, for demuxers that cannot seek. The clock is kept: the
     /// first frame has the same timestamp again.
     fn rewind(&mut self) -> Result<(), VideoError> {
-        let (mut input, info) = super::open_video(&self.path)?;
+        let opts = super::OpenOptions {
+            stream: Some(self.stream_index),
+            ..self.opened_with
+        };
+        let (mut input, info) = super::open_video_with(&self.path, &opts)?;
         self.tag.attach_input(&mut input);
         self.watchdog = info.watchdog.clone();
         if info.stream_index != self.stream_index {
@@ -240,6 +294,7 @@ impl FrameDecoder {
         }
         self.decoder = open_decoder(&input, self.stream_index, &self.path, &self.tag)?;
         self.input = input;
+        self.rewound = true;
         Ok(())
     }
 
@@ -280,16 +335,85 @@ impl FrameDecoder {
         &mut self,
         frame: &mut ff::frame::Video,
     ) -> Result<Option<f64>, VideoError> {
+        if !self.filter_decided {
+            if self.next_decoded(frame)?.is_none() {
+                return Ok(None);
+            }
+            self.filter_decided = true;
+            let deint = if self.interlaced_header {
+                Deinterlace::All
+            } else if frame.is_interlaced() {
+                Deinterlace::Flagged
+            } else {
+                Deinterlace::Off
+            };
+            self.stats.deinterlace = deint != Deinterlace::Off;
+            self.stats.rotated_deg = self.rotation_deg;
+            match filter_spec(deint, self.rotation_deg) {
+                None => return Ok(Some(self.finish_frame(frame))),
+                Some(spec) => {
+                    let mut f = PictureFilter::new(spec, self.filter_time_base);
+                    self.count_fields(frame);
+                    f.push(frame, &self.path)?;
+                    self.filter = Some(f);
+                }
+            }
+        }
+        if self.filter.is_none() {
+            return Ok(self.next_decoded(frame)?.map(|()| self.finish_frame(frame)));
+        }
+        loop {
+            let Some(filter) = self.filter.as_mut() else {
+                return Ok(None);
+            };
+            if filter.pull(frame) {
+                return Ok(Some(self.finish_frame(frame)));
+            }
+            if filter.flushed() {
+                return Ok(None);
+            }
+            let mut raw = std::mem::replace(&mut self.scratch, ff::frame::Video::empty());
+            let fed = match self.next_decoded(&mut raw) {
+                Ok(Some(())) => {
+                    self.count_fields(&raw);
+                    match self.filter.as_mut() {
+                        Some(f) => f.push(&raw, &self.path),
+                        None => Ok(()),
+                    }
+                }
+                Ok(None) => match self.filter.as_mut() {
+                    Some(f) => f.flush(&self.path),
+                    None => Ok(()),
+                },
+                Err(e) => Err(e),
+            };
+            self.scratch = raw;
+            fed?;
+        }
+    }
+
+    /// Counts a frame the filter deinterlaces.
+    fn count_fields(&mut self, frame: &ff::frame::Video) {
+        if self.stats.deinterlace && (self.interlaced_header || frame.is_interlaced()) {
+            self.stats.deinterlaced_frames += 1;
+        }
+    }
+
+    /// Times a frame that leaves the decoder (and filter), and notes its damage.
+    fn finish_frame(&mut self, frame: &ff::frame::Video) -> f64 {
+        let t = self.stamp(frame);
+        self.note_damage(frame, t);
+        t
+    }
+
+    /// The next frame out of the decoder, untimed.
+    fn next_decoded(&mut self, frame: &mut ff::frame::Video) -> Result<Option<()>, VideoError> {
         loop {
             if self.finished {
                 return Ok(None);
             }
             match self.decoder.receive_frame(frame) {
-                Ok(()) => {
-                    let t = self.stamp(frame);
-                    self.note_damage(frame, t);
-                    return Ok(Some(t));
-                }
+                Ok(()) => return Ok(Some(())),
                 Err(ff::Error::Eof) => {
                     self.finished = true;
                     return Ok(None);
@@ -409,6 +533,7 @@ impl FrameDecoder {
     fn stamp(&mut self, frame: &ff::frame::Video) -> f64 {
         self.stats.frames += 1;
         let first = self.stats.frames == 1;
+        let rewound = std::mem::take(&mut self.rewound);
         let mut ts = frame.timestamp().or_else(|| frame.pts());
         if let (false, Some(t), Some(o)) = (first, ts, self.origin) {
             let t_s = (t - o) as f64 * self.seconds_per_tick;
@@ -445,7 +570,7 @@ impl FrameDecoder {
                 self.origin = Some(t);
                 0.0
             }
-            (None, _) if first => 0.0,
+            (None, _) if first || rewound => 0.0,
             (None, _) => {
                 // Implausible times too: seeking by time would not find those frames here.
                 self.stats.untimed += 1;
@@ -465,8 +590,11 @@ impl FrameDecoder {
         if !first && delta > 0.0 {
             self.last_delta_s = delta;
         }
-        self.last_duration_s = if pkt_duration > 0 && self.seconds_per_tick > 0.0 {
-            pkt_duration as f64 * self.seconds_per_tick
+        let stated_s = pkt_duration as f64 * self.seconds_per_tick;
+        // A duration far below the frame interval is no duration: Dahua's `.dav` demuxer
+        // gives every packet one millisecond, which would end the footage a frame early.
+        self.last_duration_s = if pkt_duration > 0 && stated_s >= 0.25 * self.nominal_frame_s {
+            stated_s
         } else if !first && delta > 0.0 {
             delta
         } else {

@@ -11,8 +11,8 @@
 //! The file is written under a temporary name in the destination folder, fsynced, and renamed
 //! to its final, unused name last: a killed or failed export never looks complete.
 
-use super::frames::{FrameTable, IndexedVideo};
-use super::{VideoError, ffi, open_video};
+use super::frames::{FrameTable, IndexedVideo, PacketClock};
+use super::{VideoError, ffi, reopen};
 use ffmpeg_next as ff;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -200,6 +200,18 @@ pub fn stream_copy_refused(codec: &str) -> Option<&'static str> {
     }
 }
 
+/// Why `video`'s packets cannot be copied into a clip that shows the right frames at the right
+/// times, or `None` when they can: the codec ([`stream_copy_refused`]), or a stream whose
+/// packets carry no timestamps and whose frames are reordered (a raw H.264 stream with
+/// B-frames): times given in decode order would show frames out of order.
+pub fn copy_refused(video: &IndexedVideo) -> Option<&'static str> {
+    stream_copy_refused(&video.info.codec).or_else(|| {
+        (video.table.untimed_packets > 0 && video.info.reorders_frames).then_some(
+            "the stream's packets carry no timestamps and its frames are reordered (B-frames), so copied packets could not be timed; the span was re-encoded losslessly",
+        )
+    })
+}
+
 /// `stem.ext`, or `stem_2.ext`, `stem_3.ext`… whichever does not exist yet.
 pub fn unique_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
     let mut n = 1;
@@ -336,6 +348,11 @@ fn seek_to_keyframe(
                 Err(_) => break None,
             }
         };
+        if let Some((_, None)) = first_video {
+            // Packets without times (raw elementary streams): found by reading from the
+            // start, where the packet clock counts them.
+            return Ok(None);
+        }
         if let Some((true, Some(pts))) = first_video
             && pts <= from_pts
         {
@@ -349,17 +366,20 @@ fn seek_to_keyframe(
 
 /// The pts of the last keyframe at or before `from_pts`, found by reading `src` from its start
 /// (for demuxers that cannot seek).
-fn keyframe_by_scan(src: &Path, video: usize, from_pts: i64) -> Result<i64, VideoError> {
-    let (mut input, _) = open_video(src)?;
+fn keyframe_by_scan(src: &Path, info: &super::VideoInfo, from_pts: i64) -> Result<i64, VideoError> {
+    let video = info.stream_index;
+    let (mut input, _) = reopen(info)?;
     let mut found = None;
+    let mut clock = PacketClock::new(info);
     loop {
-        let packet = match super::frames::next_packet(&mut input) {
+        let mut packet = match super::frames::next_packet(&mut input) {
             Ok(p) => p,
             Err(_) => break,
         };
         if packet.stream() != video {
             continue;
         }
+        clock.fill(&mut packet);
         let (Some(pts), order) = (packet.pts(), packet.dts().or(packet.pts())) else {
             continue;
         };
@@ -385,7 +405,7 @@ fn copy_packets(
     (from_pts, to_pts): (i64, i64),
     opts: &CopyOptions,
 ) -> Result<Copied, VideoError> {
-    let (mut input, _) = open_video(src)?;
+    let (mut input, _) = reopen(info)?;
     let write_err = |e: ff::Error| VideoError::Decode {
         path: tmp.to_path_buf(),
         reason: format!("cannot write the clip: {e}"),
@@ -401,8 +421,8 @@ fn copy_packets(
         match seek_to_keyframe(&mut input, video, vtb, from_pts, src)? {
             Some(k) => (k, false),
             None => {
-                let k = keyframe_by_scan(src, video, from_pts)?;
-                input = open_video(src)?.0;
+                let k = keyframe_by_scan(src, info, from_pts)?;
+                input = reopen(info)?.0;
                 (k, true)
             }
         };
@@ -424,7 +444,13 @@ fn copy_packets(
         let p = ist.parameters();
         let medium = p.medium();
         let name = p.id().name().to_string();
-        in_tbs.push(ist.time_base());
+        // The video clock as probing established it (rescaled when a rate was given).
+        let itb = if ist.index() == video {
+            ff::Rational::new(info.time_base.0, info.time_base.1)
+        } else {
+            ist.time_base()
+        };
+        in_tbs.push(itb);
         let keep = match medium {
             ff::media::Type::Video => ist.index() == video,
             ff::media::Type::Audio => format == "matroska" || MP4_AUDIO.contains(&name.as_str()),
@@ -439,7 +465,7 @@ fn copy_packets(
             .map_err(write_err)?;
         ost.set_parameters(p);
         ffi::clear_codec_tag(&mut ost);
-        ost.set_time_base(ist.time_base());
+        ost.set_time_base(itb);
         map[ist.index()] = Some(ost.index());
         streams.push(if medium == ff::media::Type::Video {
             format!("video {name} {}x{}", info.width, info.height)
@@ -465,6 +491,8 @@ fn copy_packets(
         left_out,
     };
     let mut video_done = false;
+    // After a seek the first packet is a keyframe with a time; from the start, time zero.
+    let mut clock = PacketClock::new(info);
     let has_audio = map
         .iter()
         .enumerate()
@@ -509,6 +537,9 @@ fn copy_packets(
         let si = packet.stream();
         if map.get(si).copied().flatten().is_none() {
             continue;
+        }
+        if si == video {
+            clock.fill(&mut packet);
         }
         let in_tb = in_tbs[si];
         let secs = |t: i64| t as f64 * f64::from(in_tb);

@@ -62,6 +62,14 @@ pub fn duration_from_bitrate(input: &ff::format::context::Input) -> bool {
     }
 }
 
+/// Frames of reordering delay (B-frames) a stream's parameters state: more than zero when
+/// decode order is not display order.
+pub fn video_delay(params: &ff::codec::Parameters) -> i32 {
+    // SAFETY: `as_ptr` points to the AVCodecParameters `params` wraps, valid while borrowed;
+    // a plain field read.
+    unsafe { (*params.as_ptr()).video_delay }
+}
+
 /// Width, height and field order of a stream's parameters (ffmpeg-next exposes them only
 /// through a decoder).
 pub fn picture_params(params: &ff::codec::Parameters) -> (u32, u32, Option<String>) {

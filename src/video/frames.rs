@@ -5,7 +5,7 @@
 //! footage too. Packets the demuxer marks as never shown (before an MP4 edit list's start) are
 //! left out, as the decoder leaves them out.
 
-use super::{VideoError, VideoInfo, ffi, open_video};
+use super::{OpenOptions, VideoError, VideoInfo, ffi, open_video_with};
 use ffmpeg_next as ff;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,12 @@ pub struct IndexedVideo {
 impl IndexedVideo {
     /// Probes `path` and reads its frame table, opening it once.
     pub fn open(path: &Path) -> Result<Self, VideoError> {
-        let (input, info) = open_video(path)?;
+        Self::open_with(path, &OpenOptions::default())
+    }
+
+    /// [`IndexedVideo::open`] for a chosen stream or a given frame rate ([`OpenOptions`]).
+    pub fn open_with(path: &Path, opts: &OpenOptions) -> Result<Self, VideoError> {
+        let (input, info) = open_video_with(path, opts)?;
         let table = FrameTable::from_input(input, &info, path)?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -44,6 +49,55 @@ pub(super) fn next_packet(input: &mut ff::format::context::Input) -> Result<ff::
     Ok(packet)
 }
 
+/// Fills in the timestamps of video packets that carry none (raw H.264/HEVC elementary
+/// streams carry none at all; MPEG-PS recorders leave them off every other packet): one frame
+/// interval after the packet before, in decode order. Exact for the streams recorders write
+/// (no B-frames); the frame table, the keyframe search and the copied clip all use it, so
+/// frame numbers agree among them and with the decoder, which times such frames the same way.
+pub(super) struct PacketClock {
+    last: Option<i64>,
+    step: i64,
+    /// Packets given a timestamp.
+    pub filled: u64,
+}
+
+impl PacketClock {
+    /// A clock for the stream `info` describes.
+    pub(super) fn new(info: &VideoInfo) -> Self {
+        let (num, den) = info.time_base;
+        let tick_s = if num > 0 && den > 0 {
+            f64::from(num) / f64::from(den)
+        } else {
+            0.0
+        };
+        let fps = if info.fps > 0.0 { info.fps } else { 25.0 };
+        let step = if tick_s > 0.0 {
+            ((1.0 / fps) / tick_s).round().max(1.0) as i64
+        } else {
+            1
+        };
+        Self {
+            last: None,
+            step,
+            filled: 0,
+        }
+    }
+
+    /// Gives `packet` (of the video stream) a timestamp when it has none.
+    pub(super) fn fill(&mut self, packet: &mut ff::Packet) {
+        match packet.dts().or(packet.pts()) {
+            Some(t) => self.last = Some(t),
+            None => {
+                let t = self.last.map_or(0, |l| l + self.step);
+                packet.set_pts(Some(t));
+                packet.set_dts(Some(t));
+                self.last = Some(t);
+                self.filled += 1;
+            }
+        }
+    }
+}
+
 /// Shown frames of one video stream, in presentation order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameTable {
@@ -51,6 +105,8 @@ pub struct FrameTable {
     pub ticks: Vec<i64>,
     /// Seconds per tick.
     pub seconds_per_tick: f64,
+    /// Packets that carried no timestamp and were given one ([`PacketClock`]).
+    pub untimed_packets: u64,
 }
 
 impl FrameTable {
@@ -75,10 +131,14 @@ impl FrameTable {
             0.0
         };
         let mut ticks = Vec::new();
+        let mut clock = PacketClock::new(info);
         // A read error ends the table where reading stops (a damaged tail).
-        while let Ok(packet) = next_packet(&mut input) {
-            if packet.stream() == stream_index
-                && !ffi::is_discard(&packet)
+        while let Ok(mut packet) = next_packet(&mut input) {
+            if packet.stream() != stream_index {
+                continue;
+            }
+            clock.fill(&mut packet);
+            if !ffi::is_discard(&packet)
                 && let Some(t) = packet.pts().or(packet.dts())
             {
                 ticks.push(t);
@@ -94,6 +154,7 @@ impl FrameTable {
         Ok(Self {
             ticks,
             seconds_per_tick,
+            untimed_packets: clock.filled,
         })
     }
 
@@ -147,6 +208,7 @@ mod tests {
         let t = FrameTable {
             ticks: vec![100, 110, 120, 150],
             seconds_per_tick: 0.01,
+            untimed_packets: 0,
         };
         assert_eq!(t.time_of(3), 0.5);
         assert_eq!(t.frame_at(0.0), 0);

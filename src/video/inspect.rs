@@ -126,6 +126,8 @@ pub struct Verdict {
     pub stream: Option<usize>,
     /// Why not, when not: the same sentence `vigil score` gives.
     pub refusal: Option<String>,
+    /// Where that stream's frame times come from.
+    pub timing: Option<super::FrameTiming>,
     /// What vigil will do, one sentence each.
     pub notes: Vec<String>,
 }
@@ -144,13 +146,14 @@ pub fn probe_file(path: &Path) -> ProbeReport {
             opens: false,
             stream: None,
             refusal: None,
+            timing: None,
             notes: Vec::new(),
         },
     };
     // The headers and streams, even of a file vigil refuses (the same safe open: plain files
     // only, no protocol but `file`).
     if let Ok(canonical) = check_file(path)
-        && let Ok((input, _)) = open_input(&canonical)
+        && let Ok((input, _)) = open_input(&canonical, None)
     {
         report.container = Some(container_facts(&input));
         report.streams = input.streams().map(|s| stream_facts(&s)).collect();
@@ -163,6 +166,7 @@ pub fn probe_file(path: &Path) -> ProbeReport {
         }
     };
     report.verdict.stream = Some(info.stream_index);
+    report.verdict.timing = Some(info.timing);
     report.packets = Some(scan_packets(&mut input, info.stream_index, info.fps));
     report.first_frame = Some(first_frame(path));
     report.verdict.opens = report.first_frame.as_ref().is_some_and(|f| f.decoded);
@@ -343,18 +347,29 @@ fn notes(r: &ProbeReport, info: &super::VideoInfo) -> Vec<String> {
             .map(|s| format!("#{}", s.index))
             .collect();
         notes.push(format!(
-            "scores {chosen}, FFmpeg's choice of the best of {} video streams; {} are not scored",
+            "scores {chosen}, FFmpeg's choice of the best of {} video streams; not {} unless asked (vigil score --stream N, or --stream all)",
             videos.len(),
             others.join(", ")
         ));
     } else {
         notes.push(format!("scores {chosen}, the file's only video stream"));
     }
-    if let Some(name) = untimed_container(&info.container) {
-        notes.push(format!(
-            "times frames at {:.3} fps: {name} stores no frame times, so FFmpeg assumed that rate",
+    match info.timing {
+        super::FrameTiming::Assumed => {
+            let what = untimed_container(&info.container).map_or_else(
+                || format!("the raw {} stream has no VUI timing", info.codec),
+                |name| format!("{name} stores no frame times"),
+            );
+            notes.push(format!(
+                "times frames at {:.3} fps: {what}, so FFmpeg assumed that rate (give the recorder's rate with --fps N)",
+                info.fps
+            ));
+        }
+        super::FrameTiming::StreamHeader => notes.push(format!(
+            "times frames at {:.3} fps, from the stream's own header (VUI timing)",
             info.fps
-        ));
+        )),
+        super::FrameTiming::Container | super::FrameTiming::Given => {}
     }
     if let Some(c) = &r.container
         && c.duration_guessed
@@ -371,7 +386,13 @@ fn notes(r: &ProbeReport, info: &super::VideoInfo) -> Vec<String> {
         && f != "progressive"
     {
         notes.push(format!(
-            "the stream is {f}: its frames go to the network as stored, fields woven (not deinterlaced)"
+            "the stream is {f}: frames are deinterlaced (FFmpeg bwdif) before the network and the player; exports keep the original fields"
+        ));
+    }
+    if info.rotation_deg != 0 {
+        notes.push(format!(
+            "the container turns the picture {}° clockwise: frames are turned upright before the network and the player",
+            info.rotation_deg
         ));
     }
     if let Some(p) = &r.packets {

@@ -10,6 +10,7 @@ mod decode;
 mod export;
 mod ffi;
 mod fflog;
+mod fields;
 mod find;
 mod frames;
 mod inspect;
@@ -24,12 +25,16 @@ mod watchdog;
 
 pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
 pub use decode::{DamagedRange, DecodeStats, FrameDecoder, GAP_MIN_S, TimeRange};
-pub use export::{ClipExport, CopyOptions, export_stream_copy, stream_copy_refused, unique_path};
+pub use export::{
+    ClipExport, CopyOptions, copy_refused, export_stream_copy, stream_copy_refused, unique_path,
+};
 pub use find::{VIDEO_EXTENSIONS, has_video_extension, videos_in};
 pub use frames::{FrameTable, IndexedVideo};
 pub use inspect::{ProbeReport, probe_file};
 pub use preview::{PreviewEvent, PreviewFrame, PreviewInfo, PreviewWorker};
-pub use probe::{VideoInfo, open_video, untimed_container};
+pub use probe::{
+    FrameTiming, OpenOptions, VideoInfo, open_video, open_video_with, reopen, untimed_container,
+};
 pub use reader::{ClipReader, ClipSpec, ReadClip};
 pub use reencode::{export_exact, export_reencode};
 pub use scale::{ResizeRule, Scaler};
@@ -81,6 +86,18 @@ pub enum VideoError {
         format: String,
         long_name: String,
         why: &'static str,
+    },
+    /// `--fps` cannot time this stream: it has its own frame times, or the value is no rate.
+    #[error("{path}: --fps cannot be used here: {why}")]
+    FpsNotApplicable { path: PathBuf, why: String },
+    /// `--stream N` names a stream that is not footage video.
+    #[error(
+        "{path}: stream #{stream} is not a video stream of this file (video streams: {streams})"
+    )]
+    NoSuchStream {
+        path: PathBuf,
+        stream: usize,
+        streams: String,
     },
     /// The container has no video stream (audio only, subtitles, data).
     #[error("{path}: the file has no video stream{detail}")]

@@ -198,8 +198,10 @@ fn preview_loop(
     let (input, info): (_, VideoInfo) = open_video(path)?;
     let ticks = FrameTable::read(path)?.ticks;
     let mut decoder = FrameDecoder::new(input, &info)?;
-    let sar = ff::Rational::new(info.sample_aspect.0, info.sample_aspect.1.max(1));
-    let (dw, dh) = display_size(info.width, info.height, sar, max_w, max_h);
+    let (sa, sd) = info.shown_aspect();
+    let sar = ff::Rational::new(sa, sd.max(1));
+    let (shown_w, shown_h) = info.shown_size();
+    let (dw, dh) = display_size(shown_w, shown_h, sar, max_w, max_h);
     let mut scaler = Scaler::new(ResizeRule::Stretch, dw, dh);
     let mut frame = ff::frame::Video::empty();
 

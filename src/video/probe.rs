@@ -93,6 +93,85 @@ pub fn untimed_container(container: &str) -> Option<&str> {
         .find(|n| UNTIMED.contains(n) || n.ends_with("_pipe"))
 }
 
+/// The choices opening a file can leave open.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OpenOptions {
+    /// The video stream to read (a container index), for files with several; `None`: FFmpeg's
+    /// choice of the best one.
+    pub stream: Option<usize>,
+    /// The rate to time frames at, for a stream that stores no frame times (raw DVR exports);
+    /// refused for streams that do.
+    pub fps: Option<f64>,
+}
+
+/// Where a stream's frame times come from, as a report says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameTiming {
+    /// The container's timestamps.
+    Container,
+    /// A raw H.264/HEVC stream's own header (VUI timing).
+    StreamHeader,
+    /// None stored: FFmpeg's default rate for the demuxer (25 fps, mostly).
+    Assumed,
+    /// None stored: the rate the user gave (`--fps`).
+    Given,
+}
+
+/// True when a raw H.264/HEVC stream's first picture states its timing (VUI): the FFmpeg
+/// decoder then knows the frame rate, and the demuxer's timestamps follow it. Without it, the
+/// demuxer times frames at its default 25 fps.
+fn stream_header_timed(canonical: &Path, index: usize) -> bool {
+    let Ok((mut input, dog)) = open_input(canonical, None) else {
+        return false;
+    };
+    let Some(params) = input.stream(index).map(|s| s.parameters()) else {
+        return false;
+    };
+    let Ok(mut dec) =
+        ff::codec::context::Context::from_parameters(params).and_then(|c| c.decoder().video())
+    else {
+        return false;
+    };
+    let mut frame = ff::frame::Video::empty();
+    let mut timed = false;
+    dog.step();
+    for (s, packet) in input.packets().take(500) {
+        if s.index() != index || dec.send_packet(&packet).is_err() {
+            continue;
+        }
+        if dec.receive_frame(&mut frame).is_ok() {
+            timed = dec
+                .frame_rate()
+                .is_some_and(|r| r.numerator() > 0 && r.denominator() > 0);
+            break;
+        }
+        dog.step();
+    }
+    dog.idle();
+    timed
+}
+
+impl VideoInfo {
+    /// Width and height as shown: the coded size, turned by the rotation.
+    pub fn shown_size(&self) -> (u32, u32) {
+        if self.rotation_deg % 180 == 90 {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
+
+    /// The sample aspect ratio as shown (turned with the picture).
+    pub fn shown_aspect(&self) -> (i32, i32) {
+        if self.rotation_deg % 180 == 90 {
+            (self.sample_aspect.1, self.sample_aspect.0)
+        } else {
+            self.sample_aspect
+        }
+    }
+}
+
 /// What a video file is, as far as the container and the stream headers say. Frame counts and
 /// durations here are the container's claims; decoding establishes the truth.
 #[derive(Debug, Clone)]
@@ -121,6 +200,19 @@ pub struct VideoInfo {
     pub frames_expected: Option<u64>,
     /// True when `frames_expected` is the index's exact count rather than an estimate.
     pub frames_expected_exact: bool,
+    /// Every footage video stream in the file (container indices; cover art left out).
+    pub video_streams: Vec<usize>,
+    /// Where the frame times come from.
+    pub timing: FrameTiming,
+    /// The stream header says the pictures are interlaced (fields): they are deinterlaced
+    /// before anything looks at them (`video::fields`).
+    pub interlaced: bool,
+    /// Clockwise turn (0, 90, 180, 270) the container asks for to show the picture upright.
+    pub rotation_deg: u32,
+    /// Decode order differs from display order (B-frames), as the stream parameters say.
+    pub reorders_frames: bool,
+    /// The choices the file was opened with ([`reopen`] opens it the same way).
+    pub opened_with: OpenOptions,
     /// Bounds FFmpeg's reads for this file's input ([`Watchdog`]); idle once opened.
     pub watchdog: Watchdog,
     /// True when FFmpeg guessed `duration_s` from the file size and bit rate (raw elementary
@@ -251,16 +343,19 @@ pub(super) fn check_file(path: &Path) -> Result<PathBuf, VideoError> {
     })
 }
 
-/// Opens `path` read-only, checks that it is a real video in an accepted container and codec,
-/// and describes its video stream. The returned input context is positioned at the start.
 /// Opens `canonical` for demuxing the safe way: plain files only (no network, no nested
 /// protocols pulled in by playlists), with a [`Watchdog`] on every read. The watchdog is idle
 /// once this returns.
 pub(super) fn open_input(
     canonical: &Path,
+    fps: Option<f64>,
 ) -> Result<(ff::format::context::Input, Watchdog), (ff::Error, Watchdog)> {
     let mut options = ff::Dictionary::new();
     options.set("protocol_whitelist", "file");
+    if let Some(f) = fps {
+        // The raw demuxers' rate for streams that carry no frame times; others ignore it.
+        options.set("framerate", &format!("{f}"));
+    }
     let dog = Watchdog::opening();
     let check = dog.clone();
     let opened = ff::format::input_with_interrupt_and_dictionary(
@@ -275,12 +370,41 @@ pub(super) fn open_input(
     }
 }
 
+/// Opens `path` read-only, checks that it is a real video in an accepted container and codec,
+/// and describes its best video stream. The returned input context is positioned at the start.
 pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo), VideoError> {
+    open_video_with(path, &OpenOptions::default())
+}
+
+/// Opens the file `info` describes again, the same way (stream, frame rate) as the first time.
+pub fn reopen(info: &VideoInfo) -> Result<(ff::format::context::Input, VideoInfo), VideoError> {
+    let opts = OpenOptions {
+        stream: Some(info.stream_index),
+        ..info.opened_with
+    };
+    open_video_with(&info.path, &opts)
+}
+
+/// [`open_video`] with the choices a file can leave open: which of several video streams (a
+/// multi-camera DVR export), and at what rate to time a stream that stores no frame times.
+pub fn open_video_with(
+    path: &Path,
+    opts: &OpenOptions,
+) -> Result<(ff::format::context::Input, VideoInfo), VideoError> {
+    let stream = opts.stream;
+    if let Some(f) = opts.fps
+        && !(f.is_finite() && (0.1..=1000.0).contains(&f))
+    {
+        return Err(VideoError::FpsNotApplicable {
+            path: path.to_path_buf(),
+            why: format!("{f} fps is not a frame rate (0.1 to 1000)"),
+        });
+    }
     init_ffmpeg();
     let canonical = check_file(path)?;
     let shown = path.to_path_buf();
 
-    let (input, watchdog) = match open_input(&canonical) {
+    let (input, watchdog) = match open_input(&canonical, opts.fps) {
         Ok(i) => i,
         Err((_, dog)) if dog.fired() => {
             return Err(VideoError::Unreadable {
@@ -316,7 +440,41 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
         });
     }
 
-    let Some(stream) = input.streams().best(ff::media::Type::Video) else {
+    // Footage streams: video that is not cover art or a thumbnail.
+    let video_streams: Vec<usize> = input
+        .streams()
+        .filter(|s| {
+            s.parameters().medium() == ff::media::Type::Video
+                && !s
+                    .disposition()
+                    .contains(ff::format::stream::Disposition::ATTACHED_PIC)
+        })
+        .map(|s| s.index())
+        .collect();
+    let chosen = match stream {
+        // Any video stream, cover art included: a reopen asks for the stream it had.
+        Some(n)
+            if input
+                .stream(n)
+                .is_some_and(|s| s.parameters().medium() == ff::media::Type::Video) =>
+        {
+            input.stream(n)
+        }
+        Some(n) => {
+            let listed: Vec<String> = video_streams.iter().map(|i| format!("#{i}")).collect();
+            return Err(VideoError::NoSuchStream {
+                path: shown,
+                stream: n,
+                streams: if listed.is_empty() {
+                    "none".into()
+                } else {
+                    listed.join(", ")
+                },
+            });
+        }
+        None => input.streams().best(ff::media::Type::Video),
+    };
+    let Some(stream) = chosen else {
         let kinds: Vec<String> = input
             .streams()
             .map(|s| {
@@ -336,6 +494,10 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
     };
 
     let params = stream.parameters();
+    let interlaced = super::ffi::picture_params(&params)
+        .2
+        .is_some_and(|o| o.starts_with("interlaced"));
+    let reorders_frames = super::ffi::video_delay(&params) > 0;
     let codec_id = params.id();
     let codec = codec_id.name().to_string();
     if let Some(why) = refused_codec(&codec) {
@@ -373,16 +535,64 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
         )
     };
 
+    let rotation_deg = super::fields::rotation_of(&stream);
     let tb = stream.time_base();
     let mut fps = rational_to_f64(stream.avg_frame_rate());
     if fps <= 0.0 || fps > 1000.0 {
         fps = rational_to_f64(stream.rate());
     }
+    let raw_avc = matches!(container.as_str(), "h264" | "hevc");
+    let mut timing = if untimed_container(&container).is_some()
+        || (raw_avc && !stream_header_timed(&canonical, stream.index()))
+    {
+        FrameTiming::Assumed
+    } else if raw_avc {
+        FrameTiming::StreamHeader
+    } else {
+        FrameTiming::Container
+    };
+    // Seconds of the stream's clock per second of the recording: 1 unless a rate the user
+    // gave had to be applied by rescaling that clock.
+    let mut clock_scale = 1.0;
+    let mut time_base = (tb.numerator(), tb.denominator());
+    if let Some(given) = opts.fps {
+        let why = match timing {
+            FrameTiming::Container => Some(format!(
+                "the {container} container times every frame; --fps is for streams that store no frame times"
+            )),
+            FrameTiming::StreamHeader => Some(format!(
+                "the stream's own header (VUI) times its frames at {fps:.3} fps; --fps is for streams that store no frame times"
+            )),
+            FrameTiming::Assumed | FrameTiming::Given => None,
+        };
+        if let Some(why) = why {
+            return Err(VideoError::FpsNotApplicable { path: shown, why });
+        }
+        if (fps - given).abs() > 1e-6 * given && fps > 0.0 {
+            // The demuxer has no rate setting (multipart MJPEG): its clock counts frames at
+            // `fps`, so that clock is rescaled to count them at the given rate.
+            let r = ff::Rational::from(fps / given);
+            let (num, den) = (
+                i64::from(tb.numerator()) * i64::from(r.numerator()),
+                i64::from(tb.denominator()) * i64::from(r.denominator()),
+            );
+            let (Ok(num), Ok(den)) = (i32::try_from(num), i32::try_from(den)) else {
+                return Err(VideoError::FpsNotApplicable {
+                    path: shown,
+                    why: format!("{given} fps cannot be applied to the {container} stream's clock"),
+                });
+            };
+            clock_scale = fps / given;
+            time_base = (num, den);
+        }
+        fps = given;
+        timing = FrameTiming::Given;
+    }
     let duration_guessed = stream.duration() <= 0 && super::ffi::duration_from_bitrate(&input);
     let duration_s = if stream.duration() > 0 {
-        Some(stream.duration() as f64 * rational_to_f64(tb))
+        Some(stream.duration() as f64 * rational_to_f64(tb) * clock_scale)
     } else if input.duration() > 0 {
-        Some(input.duration() as f64 / f64::from(ff::ffi::AV_TIME_BASE))
+        Some(input.duration() as f64 / f64::from(ff::ffi::AV_TIME_BASE) * clock_scale)
     } else {
         None
     };
@@ -408,14 +618,20 @@ pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo)
         height,
         sample_aspect,
         stream_index: stream.index(),
-        time_base: (tb.numerator(), tb.denominator()),
+        time_base,
         fps,
+        timing,
+        opened_with: *opts,
+        interlaced,
+        rotation_deg,
+        reorders_frames,
         duration_s,
         frames_expected,
         frames_expected_exact,
         duration_guessed,
         creation_time,
         watchdog,
+        video_streams,
     };
     Ok((input, info))
 }

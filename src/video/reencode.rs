@@ -13,7 +13,7 @@
 
 use super::export::{ClipExport, CopyOptions, asked_frames, frame_end_s, write_then_rename};
 use super::frames::{FrameTable, IndexedVideo};
-use super::{FrameDecoder, VideoError, open_video};
+use super::{FrameDecoder, VideoError};
 use ffmpeg_next as ff;
 use std::path::Path;
 
@@ -104,7 +104,7 @@ pub(crate) fn for_each_frame(
     (a, b): (usize, usize),
     mut each: impl FnMut(usize, &mut ff::frame::Video) -> Result<(), VideoError>,
 ) -> Result<(), VideoError> {
-    let (input, _) = open_video(src)?;
+    let (input, _) = super::reopen(info)?;
     let mut dec = FrameDecoder::new(input, info)?;
     let mut frame = ff::frame::Video::empty();
     if dec.next_frame(&mut frame)?.is_none() {

@@ -20,8 +20,10 @@ pub struct Picture {
 pub fn picture_at(path: &Path, time_s: f64, max_w: u32, max_h: u32) -> Result<Picture, VideoError> {
     let (input, info) = open_video(path)?;
     let mut dec = FrameDecoder::new(input, &info)?;
-    let sar = ff::Rational::new(info.sample_aspect.0, info.sample_aspect.1.max(1));
-    let (w, h) = super::preview::display_size(info.width, info.height, sar, max_w, max_h);
+    let (sa, sd) = info.shown_aspect();
+    let sar = ff::Rational::new(sa, sd.max(1));
+    let (shown_w, shown_h) = info.shown_size();
+    let (w, h) = super::preview::display_size(shown_w, shown_h, sar, max_w, max_h);
     let mut frame = ff::frame::Video::empty();
     let mut held = ff::frame::Video::empty();
     // The first frame fixes the clock; then seek near the time and decode forward.
