@@ -388,7 +388,7 @@ fn the_scoring_queue_pauses_reorders_and_resumes() {
         "the GIF was scored first"
     );
     wait_until(&mut h, "the next file to start", |a| {
-        a.scoring_now.as_deref() == Some(a.files[0].path.as_path())
+        a.scoring_now.as_ref().map(|k| k.0.as_path()) == Some(a.files[0].path.as_path())
     });
     assert_eq!(h.state().queue, vec![1]);
     wait_until(&mut h, "its progress line", |a| {
@@ -404,7 +404,7 @@ fn the_scoring_queue_pauses_reorders_and_resumes() {
     h.get_all_by_label("Score again").next().unwrap().click();
     h.step();
     assert_eq!(
-        h.state().scoring_now.as_deref(),
+        h.state().scoring_now.as_ref().map(|k| k.0.as_path()),
         Some(h.state().files[0].path.as_path())
     );
     h.state_mut().push(vigil::gui::Command::CancelScoring);
@@ -500,4 +500,61 @@ fn a_bad_file_shows_one_error_line() {
     h.step();
     h.step();
     assert!(h.state().errors.is_empty());
+}
+
+/// A two-camera file (as multi-camera DVRs export) becomes two items of the case: FFmpeg's
+/// pick first, then the other stream, queued on its own, with its own scores and pictures.
+#[test]
+fn each_video_stream_of_a_file_is_an_item_of_its_own() {
+    let dir = tempdir();
+    let file = dir.path().join("nvr.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=d=3:s=176x144:r=12",
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=s=320x240:r=12",
+        "-t",
+        "3",
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c:v",
+        "mjpeg",
+        "-f",
+        "matroska",
+        file.to_str().unwrap(),
+    ]);
+    let cache = tempdir();
+    let mut h = harness(config(vec![file.clone()], None, cache.path()));
+    wait_until(&mut h, "both streams scored", |a| {
+        a.files.len() == 2 && a.files.iter().all(|f| f.status == FileStatus::Ready)
+    });
+    let a = h.state();
+    assert_eq!(a.files[0].stream, None);
+    assert_eq!(a.files[1].stream, Some(1));
+    assert!(a.files[1].name().ends_with("nvr.mkv · stream #1"));
+    let size = |i: usize| {
+        let v = &a.files[i].report.as_ref().unwrap().video;
+        (v.stream, v.width, v.height)
+    };
+    assert_eq!(size(0), (0, 176, 144));
+    assert_eq!(size(1), (1, 320, 240));
+    assert_eq!(a.case.files[1].stream, Some(1));
+    assert!(
+        !a.errors.iter().any(|e| e.contains("not every camera")),
+        "{:?}",
+        a.errors
+    );
+    h.get_by_label_contains("stream #1");
+    // Selecting the second camera plays its own pictures.
+    h.state_mut().push(vigil::gui::Command::Select(1));
+    h.step();
+    wait_until(&mut h, "its preview", |a| {
+        a.player.info.as_ref().is_some_and(|i| i.width == 320)
+    });
 }

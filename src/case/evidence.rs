@@ -472,7 +472,7 @@ fn build(
         let clip_sha = sha256_file(&c.file).map_err(io(&c.file))?;
         let clip_bytes = std::fs::metadata(&c.file).map_err(io(&c.file))?.len();
         let at = span.peak_s.unwrap_or(c.start_s).clamp(c.start_s, c.end_s);
-        let thumbnail = crate::video::picture_at(&job.source, at, 480, 270)
+        let thumbnail = crate::video::picture_at_with(&job.source, &job.open, at, 480, 270)
             .ok()
             .and_then(|p| png_from_rgb(p.width, p.height, &p.rgb).ok());
         let plot = job.scores.as_ref().and_then(|s| {

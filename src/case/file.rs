@@ -53,6 +53,9 @@ pub struct Mark {
     pub start_s: f64,
     /// End, seconds.
     pub end_s: f64,
+    /// The video stream of that footage the mark is on (`None`: FFmpeg's pick).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<usize>,
     /// First source frame of the span (0-based).
     pub start_frame: u64,
     /// Last source frame of the span (inclusive).
@@ -79,6 +82,10 @@ pub struct CaseFile {
     /// The model pack whose scores were reviewed (id and manifest SHA-256); the scores
     /// themselves live in the feature cache under the file's SHA-256.
     pub scores_model: Option<String>,
+    /// The video stream under review, for a file with several (a multi-camera DVR export):
+    /// each stream is an item of its own. `None`: FFmpeg's pick (the only one, mostly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<usize>,
 }
 
 /// Where the analyst was.
@@ -159,7 +166,17 @@ impl Case {
 
     /// Index of the file at `path`, adding it if it is not in the case yet.
     pub fn add_file(&mut self, path: &Path) -> usize {
-        if let Some(i) = self.files.iter().position(|f| f.path == path) {
+        self.add_stream(path, None)
+    }
+
+    /// Adds one video stream of a file as an item of its own (or finds it), returning its
+    /// index.
+    pub fn add_stream(&mut self, path: &Path, stream: Option<usize>) -> usize {
+        if let Some(i) = self
+            .files
+            .iter()
+            .position(|f| f.path == path && f.stream == stream)
+        {
             return i;
         }
         self.files.push(CaseFile {
@@ -167,16 +184,17 @@ impl Case {
             sha256: None,
             frames: None,
             scores_model: None,
+            stream,
         });
         self.files.len() - 1
     }
 
-    /// Marks on the file with this SHA-256, in time order.
-    pub fn marks_of(&self, sha256: &str) -> Vec<&Mark> {
+    /// Marks on the footage with this SHA-256 and video stream, in time order.
+    pub fn marks_of(&self, sha256: &str, stream: Option<usize>) -> Vec<&Mark> {
         let mut v: Vec<&Mark> = self
             .marks
             .iter()
-            .filter(|m| m.file_sha256 == sha256)
+            .filter(|m| m.file_sha256 == sha256 && m.stream == stream)
             .collect();
         v.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
         v
@@ -191,14 +209,18 @@ impl Case {
         let mut out = String::new();
         for f in &self.files {
             let Some(sha) = &f.sha256 else { continue };
-            let marks = self.marks_of(sha);
+            let marks = self.marks_of(sha, f.stream);
             if marks.is_empty() {
                 continue;
             }
-            let name = f.path.file_name().map_or_else(
+            let mut name = f.path.file_name().map_or_else(
                 || f.path.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
             );
+            if let Some(n) = f.stream {
+                // Another camera of the same file: its own line.
+                name.push_str(&format!("#stream{n}"));
+            }
             let incidents: Vec<&&Mark> = marks
                 .iter()
                 .filter(|m| m.kind == MarkKind::Incident)
@@ -230,6 +252,7 @@ mod tests {
             file_sha256: sha.into(),
             start_s: s,
             end_s: s + 2.0,
+            stream: None,
             start_frame: (s * 10.0) as u64,
             end_frame: (s * 10.0) as u64 + 19,
             kind,

@@ -80,10 +80,16 @@ pub enum FileStatus {
     Cancelled,
 }
 
+/// What an item of the case is: a file, and which of its video streams (`None`: FFmpeg's
+/// pick). A multi-camera DVR export is one item per camera.
+pub type ItemKey = (PathBuf, Option<usize>);
+
 /// One file of the case as the app sees it.
 pub struct FileView {
     /// The footage.
     pub path: PathBuf,
+    /// Its video stream, for a file with several (see [`ItemKey`]).
+    pub stream: Option<usize>,
     /// Scoring status.
     pub status: FileStatus,
     /// The scores, once in.
@@ -112,9 +118,10 @@ pub struct FileView {
 pub const TOP_MOMENTS: usize = 5;
 
 impl FileView {
-    fn new(path: PathBuf) -> Self {
+    fn new(path: PathBuf, stream: Option<usize>) -> Self {
         Self {
             path,
+            stream,
             status: FileStatus::Queued,
             report: None,
             spans: Vec::new(),
@@ -130,10 +137,27 @@ impl FileView {
 
     /// File name for lists.
     pub fn name(&self) -> String {
-        self.path.file_name().map_or_else(
+        let name = self.path.file_name().map_or_else(
             || self.path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
-        )
+        );
+        match self.stream {
+            Some(n) => format!("{name} · stream #{n}"),
+            None => name,
+        }
+    }
+
+    /// The item this view shows.
+    pub fn key(&self) -> ItemKey {
+        (self.path.clone(), self.stream)
+    }
+
+    /// How to open it.
+    fn open_options(&self) -> crate::video::OpenOptions {
+        crate::video::OpenOptions {
+            stream: self.stream,
+            fps: None,
+        }
     }
 
     fn set_report(&mut self, report: ScoreReport) {
@@ -354,13 +378,13 @@ pub struct VigilApp {
     /// Files waiting to be scored, in the order they will be: the app hands the scoring
     /// thread one file at a time, so that the analyst can reorder and pause the rest.
     pub queue: Vec<usize>,
-    /// The file the scoring thread is working on (by path: it may have left the case, when
-    /// another case was opened meanwhile).
-    pub scoring_now: Option<PathBuf>,
+    /// The item the scoring thread is working on (by path and stream: it may have left the
+    /// case, when another case was opened meanwhile).
+    pub scoring_now: Option<ItemKey>,
     /// No new file is started while set.
     pub scoring_paused: bool,
-    /// The file a pause cancelled: its cancellation puts it back at the head of the queue.
-    pausing: Option<PathBuf>,
+    /// The item a pause cancelled: its cancellation puts it back at the head of the queue.
+    pausing: Option<ItemKey>,
     dialogs: Dialogs,
     pending: Vec<Command>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -473,7 +497,7 @@ impl VigilApp {
             let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
             let i = self.case.add_file(&p);
             if i == self.files.len() {
-                self.files.push(FileView::new(p.clone()));
+                self.files.push(FileView::new(p.clone(), None));
                 self.dirty = true;
                 first_new.get_or_insert(i);
                 self.queue_scoring(i);
@@ -495,7 +519,7 @@ impl VigilApp {
             return;
         }
         self.files[i].status = FileStatus::Queued;
-        if !self.queue.contains(&i) && self.scoring_now.as_ref() != Some(&self.files[i].path) {
+        if !self.queue.contains(&i) && self.scoring_now.as_ref() != Some(&self.files[i].key()) {
             self.queue.push(i);
         }
         self.start_next();
@@ -507,10 +531,10 @@ impl VigilApp {
             return;
         }
         let i = self.queue.remove(0);
-        let path = self.files[i].path.clone();
+        let (path, stream) = self.files[i].key();
         match &self.scoring {
-            Some(s) if s.score(path.clone(), self.settings.cascade) => {
-                self.scoring_now = Some(path);
+            Some(s) if s.score(path.clone(), stream, self.settings.cascade) => {
+                self.scoring_now = Some((path, stream));
             }
             _ => {
                 self.files[i].status = FileStatus::Failed("the scoring thread has stopped".into());
@@ -519,11 +543,11 @@ impl VigilApp {
     }
 
     /// A file's scoring ended (done, failed or cancelled): the next one may start.
-    fn scoring_ended(&mut self, path: &Path) {
-        if self.scoring_now.as_deref() == Some(path) {
+    fn scoring_ended(&mut self, key: &ItemKey) {
+        if self.scoring_now.as_ref() == Some(key) {
             self.scoring_now = None;
         }
-        if self.pausing.as_deref() == Some(path) {
+        if self.pausing.as_ref() == Some(key) {
             // It finished before the pause reached it.
             self.pausing = None;
         }
@@ -545,7 +569,7 @@ impl VigilApp {
                 self.files = case
                     .files
                     .iter()
-                    .map(|f| FileView::new(f.path.clone()))
+                    .map(|f| FileView::new(f.path.clone(), f.stream))
                     .collect();
                 let view = case.view.clone();
                 self.case = case;
@@ -571,8 +595,9 @@ impl VigilApp {
             return;
         }
         self.selected = Some(i);
-        let path = self.files[i].path.clone();
-        self.player.open(&path, position_s, Arc::clone(&self.wake));
+        let (path, open) = (self.files[i].path.clone(), self.files[i].open_options());
+        self.player
+            .open(&path, open, position_s, Arc::clone(&self.wake));
         self.player.position_s = position_s;
         self.timeline = TimelineView::fit(self.files[i].duration_s().unwrap_or(1.0));
     }
@@ -601,16 +626,16 @@ impl VigilApp {
             events.push(e);
         }
         for e in events {
-            let path = match &e {
-                ScoreEvent::Progress { path, .. }
-                | ScoreEvent::Done { path, .. }
-                | ScoreEvent::Failed { path, .. }
-                | ScoreEvent::Cancelled { path } => path.clone(),
+            let key: ItemKey = match &e {
+                ScoreEvent::Progress { path, stream, .. }
+                | ScoreEvent::Done { path, stream, .. }
+                | ScoreEvent::Failed { path, stream, .. }
+                | ScoreEvent::Cancelled { path, stream } => (path.clone(), *stream),
             };
             let ended = !matches!(e, ScoreEvent::Progress { .. });
-            let Some(i) = self.files.iter().position(|f| f.path == path) else {
+            let Some(i) = self.files.iter().position(|f| f.key() == key) else {
                 if ended {
-                    self.scoring_ended(&path);
+                    self.scoring_ended(&key);
                 }
                 continue;
             };
@@ -690,8 +715,16 @@ impl VigilApp {
                         report.model.id, report.model.manifest_sha256
                     ));
                     for w in &report.video.warnings {
+                        if w.starts_with(crate::pipeline::OTHER_STREAMS_WARNING) {
+                            // Every stream is an item of the case (added below), so none
+                            // is left unscored.
+                            continue;
+                        }
                         let msg = format!("{}: {w}", self.files[i].name());
                         self.error(msg);
+                    }
+                    if self.files[i].stream.is_none() {
+                        self.add_other_streams(i, &report);
                     }
                     let path = self.files[i].path.display().to_string();
                     self.audit(
@@ -724,7 +757,7 @@ impl VigilApp {
                     self.files[i].status = FileStatus::Failed(error.clone());
                     self.error(error);
                 }
-                ScoreEvent::Cancelled { .. } if self.pausing.as_ref() == Some(&path) => {
+                ScoreEvent::Cancelled { .. } if self.pausing.as_ref() == Some(&key) => {
                     // Paused, not cancelled: first in line again.
                     self.pausing = None;
                     self.files[i].status = FileStatus::Queued;
@@ -733,8 +766,34 @@ impl VigilApp {
                 ScoreEvent::Cancelled { .. } => self.files[i].status = FileStatus::Cancelled,
             }
             if ended {
-                self.scoring_ended(&path);
+                self.scoring_ended(&key);
             }
+        }
+    }
+
+    /// A file scored for FFmpeg's pick of its video streams holds others (a multi-camera DVR
+    /// export): each becomes an item of its own, after it in the list, and is queued.
+    fn add_other_streams(&mut self, i: usize, report: &ScoreReport) {
+        let path = self.files[i].path.clone();
+        let others: Vec<usize> = report
+            .video
+            .video_streams
+            .iter()
+            .copied()
+            .filter(|&n| n != report.video.stream)
+            .collect();
+        for n in others {
+            let at = self.case.add_stream(&path, Some(n));
+            if at < self.files.len() {
+                continue;
+            }
+            self.files.push(FileView::new(path.clone(), Some(n)));
+            self.dirty = true;
+            self.queue_scoring(at);
+            self.audit(
+                AuditAction::Opened,
+                serde_json::json!({ "path": path.display().to_string(), "stream": n }),
+            );
         }
     }
 
@@ -1005,6 +1064,7 @@ impl VigilApp {
             file_sha256: sha,
             start_s: a,
             end_s: b,
+            stream: self.files.get(i).and_then(|f| f.stream),
             start_frame,
             end_frame,
             kind: draft.kind,
@@ -1104,12 +1164,9 @@ impl VigilApp {
         let Some(m) = self.case.marks.get(i).cloned() else {
             return;
         };
-        let Some(fi) = self
-            .case
-            .files
-            .iter()
-            .position(|f| f.sha256.as_deref() == Some(m.file_sha256.as_str()))
-        else {
+        let Some(fi) = self.case.files.iter().position(|f| {
+            f.sha256.as_deref() == Some(m.file_sha256.as_str()) && f.stream == m.stream
+        }) else {
             self.error("the footage of this mark is not in the case".into());
             return;
         };
@@ -1189,7 +1246,7 @@ impl VigilApp {
             }),
             exact: false,
             throttle: std::time::Duration::ZERO,
-            open: crate::video::OpenOptions::default(),
+            open: f.open_options(),
         };
         let (tx, wake) = (self.jobs_tx.clone(), Arc::clone(&self.wake));
         let spawned = std::thread::Builder::new()
@@ -1467,7 +1524,7 @@ impl VigilApp {
             .as_ref()
             .map(|r| {
                 self.case
-                    .marks_of(&r.video.sha256)
+                    .marks_of(&r.video.sha256, f.stream)
                     .iter()
                     .map(|m| (m.start_s, m.end_s, m.kind == MarkKind::Incident))
                     .collect()

@@ -214,10 +214,9 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
     }
     ui.separator();
     ui.heading("Marks");
-    let sha = app
-        .selected
-        .and_then(|i| app.case.files.get(i))
-        .and_then(|c| c.sha256.as_deref());
+    let item = app.selected.and_then(|i| app.case.files.get(i));
+    let sha = item.and_then(|c| c.sha256.as_deref());
+    let stream = item.and_then(|c| c.stream);
     ui.horizontal(|ui| {
         // A mark is bound to the footage's hash, known once its scoring has started.
         let can_mark = sha.is_some();
@@ -236,7 +235,7 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
     });
     if let Some(sha) = sha {
         for (i, m) in app.case.marks.iter().enumerate() {
-            if m.file_sha256 != sha {
+            if m.file_sha256 != sha || m.stream != stream {
                 continue;
             }
             ui.horizontal(|ui| {

@@ -57,14 +57,20 @@ impl Default for Player {
 
 impl Player {
     /// Starts previewing `path` (replacing any previous file) and positions at `position_s`.
-    pub fn open(&mut self, path: &Path, position_s: f64, wake: Arc<dyn Fn() + Send + Sync>) {
+    pub fn open(
+        &mut self,
+        path: &Path,
+        open: crate::video::OpenOptions,
+        position_s: f64,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) {
         let speed = self.speed;
         *self = Self {
             speed,
             position_s,
             ..Self::default()
         };
-        match PreviewWorker::open(path, MAX_PICTURE.0, MAX_PICTURE.1, move || wake()) {
+        match PreviewWorker::open_with(path, open, MAX_PICTURE.0, MAX_PICTURE.1, move || wake()) {
             Ok(w) => self.worker = Some(w),
             Err(e) => self.error = Some(format!("cannot start the preview: {e}")),
         }

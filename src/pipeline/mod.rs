@@ -23,7 +23,8 @@ pub use report::{
     ScorerSummary, Timing, VideoSummary, format_hms, peak_rss_mib,
 };
 pub use run::{
-    ClipFeatures, Progress, Provisional, ScoreOptions, extract_clip_features, score_file,
+    ClipFeatures, OTHER_STREAMS_WARNING, Progress, Provisional, ScoreOptions,
+    extract_clip_features, score_file,
 };
 pub use scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
 pub use worker::{ScoreCommand, ScoreEvent, ScoringWorker};

@@ -455,6 +455,10 @@ fn full_pass(
     })
 }
 
+/// How the warning about video streams left unscored begins (the review app, which adds them
+/// as items of their own, leaves it out).
+pub const OTHER_STREAMS_WARNING: &str = "not every camera was scored:";
+
 /// Said when a file holds video streams that were not scored (multi-camera DVR exports).
 fn other_streams_warning(info: &VideoInfo, opts: &ScoreOptions) -> Option<String> {
     let others: Vec<String> = info
@@ -472,7 +476,7 @@ fn other_streams_warning(info: &VideoInfo, opts: &ScoreOptions) -> Option<String
         "FFmpeg's choice of the best"
     };
     Some(format!(
-        "the file holds {} video streams: only stream #{} ({chosen}) was scored, not {}; score the others with --stream N or --stream all",
+        "{OTHER_STREAMS_WARNING} the file holds {} video streams, and only stream #{} ({chosen}) was scored, not {}; score the others with --stream N or --stream all",
         info.video_streams.len(),
         info.stream_index,
         others.join(", ")

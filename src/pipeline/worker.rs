@@ -17,6 +17,8 @@ pub enum ScoreCommand {
     Score {
         /// The file.
         path: PathBuf,
+        /// Its video stream (multi-camera files); `None`: FFmpeg's pick.
+        stream: Option<usize>,
         /// Sequence number given by the handle.
         seq: u64,
         /// By the cascade, or every clip through the full network: a per-file choice, so
@@ -32,6 +34,8 @@ pub enum ScoreEvent {
     Progress {
         /// The file.
         path: PathBuf,
+        /// Its video stream, as asked for.
+        stream: Option<usize>,
         /// What happened.
         progress: Progress,
     },
@@ -39,6 +43,8 @@ pub enum ScoreEvent {
     Done {
         /// The file.
         path: PathBuf,
+        /// Its video stream, as asked for.
+        stream: Option<usize>,
         /// Its report.
         report: Box<ScoreReport>,
     },
@@ -46,6 +52,8 @@ pub enum ScoreEvent {
     Failed {
         /// The file.
         path: PathBuf,
+        /// Its video stream, as asked for.
+        stream: Option<usize>,
         /// Why.
         error: String,
     },
@@ -53,6 +61,8 @@ pub enum ScoreEvent {
     Cancelled {
         /// The file that was being scored.
         path: PathBuf,
+        /// Its video stream, as asked for.
+        stream: Option<usize>,
     },
 }
 
@@ -98,12 +108,17 @@ impl ScoringWorker {
         })
     }
 
-    /// Queues a file, by the cascade or not. Returns false if the queue is full or the
-    /// thread has stopped.
-    pub fn score(&self, path: PathBuf, cascade: bool) -> bool {
+    /// Queues a file's video stream (`None`: FFmpeg's pick), by the cascade or not. Returns
+    /// false if the queue is full or the thread has stopped.
+    pub fn score(&self, path: PathBuf, stream: Option<usize>, cascade: bool) -> bool {
         let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
         self.commands
-            .try_send(ScoreCommand::Score { path, seq, cascade })
+            .try_send(ScoreCommand::Score {
+                path,
+                stream,
+                seq,
+                cascade,
+            })
             .is_ok()
     }
 
@@ -142,13 +157,19 @@ fn worker_loop(
         wake();
         ok
     };
-    while let Ok(ScoreCommand::Score { path, seq, cascade }) = commands.recv() {
+    while let Ok(ScoreCommand::Score {
+        path,
+        stream,
+        seq,
+        cascade,
+    }) = commands.recv()
+    {
         if !alive.load(Ordering::SeqCst) {
             return;
         }
         let cancelled = || seq < cancel_below.load(Ordering::SeqCst);
         if cancelled() {
-            if !send(ScoreEvent::Cancelled { path }) {
+            if !send(ScoreEvent::Cancelled { path, stream }) {
                 return;
             }
             continue;
@@ -156,6 +177,10 @@ fn worker_loop(
         let progress_path = path.clone();
         let opts = ScoreOptions {
             cascade,
+            open: crate::video::OpenOptions {
+                stream,
+                ..opts.open
+            },
             ..opts.clone()
         };
         let result = score_file(&path, pack, &opts, &cancelled, &mut |progress| {
@@ -164,6 +189,7 @@ fn worker_loop(
             let must_arrive = matches!(progress, Progress::Hashed { .. });
             let event = ScoreEvent::Progress {
                 path: progress_path.clone(),
+                stream,
                 progress,
             };
             let sent = if must_arrive {
@@ -178,11 +204,13 @@ fn worker_loop(
         let event = match result {
             Ok(report) => ScoreEvent::Done {
                 path,
+                stream,
                 report: Box::new(report),
             },
-            Err(PipelineError::Cancelled) => ScoreEvent::Cancelled { path },
+            Err(PipelineError::Cancelled) => ScoreEvent::Cancelled { path, stream },
             Err(e) => ScoreEvent::Failed {
                 path,
+                stream,
                 error: e.to_string(),
             },
         };

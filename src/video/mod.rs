@@ -39,7 +39,7 @@ pub use reader::{ClipReader, ClipSpec, ReadClip};
 pub use reencode::{export_exact, export_reencode};
 pub use scale::{ResizeRule, Scaler};
 pub use splice::{SpliceOutcome, export_splice};
-pub use thumbnail::{Picture, picture_at};
+pub use thumbnail::{Picture, picture_at, picture_at_with};
 pub use watchdog::Watchdog;
 
 use std::path::PathBuf;

@@ -8,7 +8,9 @@
 //! Requests carry a generation number; the newest wins, and a decode-forward in progress for an
 //! older request is abandoned as soon as a newer one arrives (scrubbing).
 
-use super::{FrameDecoder, FrameTable, ResizeRule, Scaler, VideoError, VideoInfo, open_video};
+use super::{
+    FrameDecoder, OpenOptions, ResizeRule, Scaler, VideoError, VideoInfo, open_video_with,
+};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use ffmpeg_next as ff;
 use std::path::Path;
@@ -101,6 +103,17 @@ impl PreviewWorker {
         max_h: u32,
         wake: impl Fn() + Send + 'static,
     ) -> std::io::Result<Self> {
+        Self::open_with(path, OpenOptions::default(), max_w, max_h, wake)
+    }
+
+    /// [`PreviewWorker::open`] for a chosen video stream or a given frame rate.
+    pub fn open_with(
+        path: &Path,
+        open: OpenOptions,
+        max_w: u32,
+        max_h: u32,
+        wake: impl Fn() + Send + 'static,
+    ) -> std::io::Result<Self> {
         let (req_tx, req_rx) = bounded::<(u64, u64)>(16);
         let (ev_tx, ev_rx) = bounded::<PreviewEvent>(4);
         let generation = Arc::new(AtomicU64::new(0));
@@ -118,7 +131,7 @@ impl PreviewWorker {
                     wake();
                     ok
                 };
-                if let Err(e) = preview_loop(&p, max_w, max_h, &req_rx, &g, &a, &send) {
+                if let Err(e) = preview_loop(&p, &open, max_w, max_h, &req_rx, &g, &a, &send) {
                     send(PreviewEvent::Failed(e.to_string()));
                 }
             })?;
@@ -186,8 +199,10 @@ struct Shown {
     rgb: Vec<u8>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn preview_loop(
     path: &Path,
+    open: &OpenOptions,
     max_w: u32,
     max_h: u32,
     requests: &Receiver<(u64, u64)>,
@@ -195,8 +210,8 @@ fn preview_loop(
     alive: &AtomicBool,
     send: &dyn Fn(PreviewEvent) -> bool,
 ) -> Result<(), VideoError> {
-    let (input, info): (_, VideoInfo) = open_video(path)?;
-    let ticks = FrameTable::read(path)?.ticks;
+    let (input, info): (_, VideoInfo) = open_video_with(path, open)?;
+    let ticks = super::IndexedVideo::open_with(path, open)?.table.ticks;
     let mut decoder = FrameDecoder::new(input, &info)?;
     let (sa, sd) = info.shown_aspect();
     let sar = ff::Rational::new(sa, sd.max(1));

@@ -1,6 +1,6 @@
 //! One picture of a file at a given time, for reports.
 
-use super::{FrameDecoder, ResizeRule, Scaler, VideoError, open_video};
+use super::{FrameDecoder, ResizeRule, Scaler, VideoError};
 use ffmpeg_next as ff;
 use std::path::Path;
 
@@ -18,7 +18,18 @@ pub struct Picture {
 /// The frame on screen at `time_s` (seconds since the first frame), at the footage's display
 /// aspect, fitted into `max_w`×`max_h`.
 pub fn picture_at(path: &Path, time_s: f64, max_w: u32, max_h: u32) -> Result<Picture, VideoError> {
-    let (input, info) = open_video(path)?;
+    picture_at_with(path, &super::OpenOptions::default(), time_s, max_w, max_h)
+}
+
+/// [`picture_at`] for a chosen video stream or a given frame rate.
+pub fn picture_at_with(
+    path: &Path,
+    open: &super::OpenOptions,
+    time_s: f64,
+    max_w: u32,
+    max_h: u32,
+) -> Result<Picture, VideoError> {
+    let (input, info) = super::open_video_with(path, open)?;
     let mut dec = FrameDecoder::new(input, &info)?;
     let (sa, sd) = info.shown_aspect();
     let sar = ff::Rational::new(sa, sd.max(1));
