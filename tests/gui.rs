@@ -537,6 +537,7 @@ fn each_video_stream_of_a_file_is_an_item_of_its_own() {
     let a = h.state();
     assert_eq!(a.files[0].stream, None);
     assert_eq!(a.files[1].stream, Some(1));
+    assert!(a.files[0].name().ends_with("nvr.mkv · stream #0"));
     assert!(a.files[1].name().ends_with("nvr.mkv · stream #1"));
     let size = |i: usize| {
         let v = &a.files[i].report.as_ref().unwrap().video;

@@ -141,7 +141,14 @@ impl FileView {
             || self.path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        match self.stream {
+        // FFmpeg's pick is named by its number too once the file turns out to hold others.
+        let shown = self.stream.or_else(|| {
+            self.report
+                .as_ref()
+                .filter(|r| r.video.video_streams.len() > 1)
+                .map(|r| r.video.stream)
+        });
+        match shown {
             Some(n) => format!("{name} · stream #{n}"),
             None => name,
         }
