@@ -313,28 +313,7 @@ fn recorder_files_open_by_their_content() {
 #[test]
 fn a_two_camera_file_is_scored_stream_by_stream() {
     let dir = tempdir();
-    let file = dir.path().join("nvr.mkv");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=d=3:s=176x144:r=12",
-        "-f",
-        "lavfi",
-        "-i",
-        "mandelbrot=s=320x240:r=12",
-        "-t",
-        "3",
-        "-map",
-        "0",
-        "-map",
-        "1",
-        "-c:v",
-        "mjpeg",
-        "-f",
-        "matroska",
-        file.to_str().unwrap(),
-    ]);
+    let file = two_camera_mkv(dir.path());
     let before = sha256(&file);
 
     // By default FFmpeg's pick, and a warning naming the stream left out.

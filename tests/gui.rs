@@ -507,28 +507,7 @@ fn a_bad_file_shows_one_error_line() {
 #[test]
 fn each_video_stream_of_a_file_is_an_item_of_its_own() {
     let dir = tempdir();
-    let file = dir.path().join("nvr.mkv");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=d=3:s=176x144:r=12",
-        "-f",
-        "lavfi",
-        "-i",
-        "mandelbrot=s=320x240:r=12",
-        "-t",
-        "3",
-        "-map",
-        "0",
-        "-map",
-        "1",
-        "-c:v",
-        "mjpeg",
-        "-f",
-        "matroska",
-        file.to_str().unwrap(),
-    ]);
+    let file = two_camera_mkv(dir.path());
     let cache = tempdir();
     let mut h = harness(config(vec![file.clone()], None, cache.path()));
     wait_until(&mut h, "both streams scored", |a| {

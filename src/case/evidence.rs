@@ -168,14 +168,10 @@ pub struct SourceRecord {
     #[serde(default)]
     pub video_streams: Vec<usize>,
     /// Where the frame times (and so every time in the manifest) come from.
-    #[serde(default = "container_timing")]
+    #[serde(default)]
     pub timing: crate::video::FrameTiming,
     /// True when the SHA-256 computed after the export equals the one before.
     pub unchanged_after_export: bool,
-}
-
-fn container_timing() -> crate::video::FrameTiming {
-    crate::video::FrameTiming::Container
 }
 
 /// The model behind the scores.

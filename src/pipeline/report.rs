@@ -133,14 +133,10 @@ pub struct VideoSummary {
     pub video_streams: Vec<usize>,
     /// Where the frame times come from: `container`, `stream_header` (raw H.264/HEVC VUI),
     /// `assumed` (none stored; FFmpeg's default rate) or `given` (`--fps`).
-    #[serde(default = "container_timing")]
+    #[serde(default)]
     pub timing: crate::video::FrameTiming,
     /// Problems a reviewer should know about.
     pub warnings: Vec<String>,
-}
-
-fn container_timing() -> crate::video::FrameTiming {
-    crate::video::FrameTiming::Container
 }
 
 /// Which model made the scores.

@@ -105,10 +105,11 @@ pub struct OpenOptions {
 }
 
 /// Where a stream's frame times come from, as a report says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FrameTiming {
-    /// The container's timestamps.
+    /// The container's timestamps (what reports written before this field meant).
+    #[default]
     Container,
     /// A raw H.264/HEVC stream's own header (VUI timing).
     StreamHeader,

@@ -162,3 +162,31 @@ pub fn demo_fixture() -> &'static (PathBuf, PathBuf) {
         (clip, cache)
     })
 }
+
+/// A two-camera file as multi-camera DVRs export it: 3 s of MJPEG in Matroska, stream #0 a
+/// 176×144 test pattern, stream #1 a 320×240 Mandelbrot zoom (both 12 fps).
+pub fn two_camera_mkv(dir: &Path) -> PathBuf {
+    let file = dir.join("nvr.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=d=3:s=176x144:r=12",
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=s=320x240:r=12",
+        "-t",
+        "3",
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c:v",
+        "mjpeg",
+        "-f",
+        "matroska",
+        file.to_str().unwrap(),
+    ]);
+    file
+}
