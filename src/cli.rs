@@ -38,6 +38,9 @@ pub enum Command {
     Train(TrainArgs),
     /// Make a model pack from a base pack and a trained head.
     Pack(PackArgs),
+    /// The pack's normal bank: clip features of footage known to be normal, which scores are
+    /// judged against across files.
+    Bank(BankArgs),
     /// Render the synthetic benchmark kit: labelled normal and anomalous videos with frame
     /// ground truth and a train/test split.
     Kit(KitArgs),
@@ -67,6 +70,56 @@ pub struct FeaturesArgs {
     /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+}
+
+/// `vigil bank`.
+#[derive(Debug, clap::Args)]
+pub struct BankArgs {
+    /// What to do with the bank.
+    #[command(subcommand)]
+    pub action: BankAction,
+}
+
+/// `vigil bank` actions.
+#[derive(Debug, clap::Subcommand)]
+pub enum BankAction {
+    /// Add the normal videos of one or more lists to the pack's bank (a video already in it, by
+    /// SHA-256, is not added twice); the pack is rewritten atomically.
+    Add(BankAddArgs),
+    /// Say what the bank holds.
+    Show(BankShowArgs),
+}
+
+/// `vigil bank add`.
+#[derive(Debug, clap::Args)]
+pub struct BankAddArgs {
+    /// Video lists (`PATH [normal|anomalous [CLASS]]` per line, as `vigil features` reads);
+    /// videos marked anomalous are left out. A video file is taken as a list of itself.
+    #[arg(required = true, value_name = "LIST")]
+    pub lists: Vec<PathBuf>,
+    /// Model pack whose bank to extend (default: the i3d-k400 pack).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Where to run the network.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// ONNX Runtime CPU threads.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+    /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `vigil bank show`.
+#[derive(Debug, clap::Args)]
+pub struct BankShowArgs {
+    /// Model pack (default: the i3d-k400 pack).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Print the manifest's bank entry as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Training objective on the command line.
@@ -198,6 +251,15 @@ pub struct KitArgs {
     /// Anomalous test videos.
     #[arg(long, default_value_t = 15)]
     pub test_anomalous: usize,
+    /// Close-camera training videos (normal, fighting, fall, scatter in turn).
+    #[arg(long, default_value_t = 12)]
+    pub train_close: usize,
+    /// Close-camera test videos.
+    #[arg(long, default_value_t = 8)]
+    pub test_close: usize,
+    /// Short test files: 20–40 s, the incident 15–30 % of the file, every class in turn.
+    #[arg(long, default_value_t = 6)]
+    pub test_short: usize,
     /// Shortest video, seconds.
     #[arg(long, default_value_t = 8.0)]
     pub min_s: f64,

@@ -369,9 +369,18 @@ pub fn kit(args: &KitArgs) -> u8 {
         max_s: args.max_s,
         width: args.width,
         height: args.height,
+        train_close: args.train_close,
+        test_close: args.test_close,
+        test_short: args.test_short,
         ..vigil::kit::KitConfig::default()
     };
-    let total = cfg.train_normal + cfg.train_anomalous + cfg.test_normal + cfg.test_anomalous;
+    let total = cfg.train_normal
+        + cfg.train_anomalous
+        + cfg.test_normal
+        + cfg.test_anomalous
+        + cfg.train_close
+        + cfg.test_close
+        + cfg.test_short;
     let b = Meter::new(
         "kit",
         Some(total as u64),

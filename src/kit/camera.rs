@@ -22,17 +22,41 @@ pub(crate) struct Camera {
     pub hc: f32,
     /// Focal length, pixels.
     pub f: f32,
+    /// How close it stands (incidents are placed near it when close).
+    pub framing: Framing,
+}
+
+/// How close the camera stands to where things happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum Framing {
+    /// A wide CCTV view: an adult at the bottom edge a quarter to a third of the image tall,
+    /// most of the scene's people far smaller (the kit's first 90 videos).
+    #[default]
+    Standard,
+    /// A camera mounted lower and nearer (a shop door, a stairwell, a bus stop): an adult at
+    /// the bottom edge half to two thirds of the image tall, with a narrower view, so that the
+    /// people of a fight or a fall are tens of pixels tall even after the 224×224 resize.
+    Close,
 }
 
 impl Camera {
-    /// A camera mounted 5–9 m up, with a 55–75° field of view, framed so an adult at the bottom
-    /// edge is about a quarter to a third of the image tall.
-    pub fn random(rng: &mut ChaCha8Rng, w: u32, h: u32) -> Self {
+    /// A camera of `framing`: standard, mounted 5–9 m up with a 55–75° field of view, framed
+    /// so an adult at the bottom edge is about a quarter to a third of the image tall; close,
+    /// lower with a 42–55° view and the adult half to two thirds of the image. Both draw the
+    /// same random numbers.
+    pub fn framed(rng: &mut ChaCha8Rng, w: u32, h: u32, framing: Framing) -> Self {
         let (w, h) = (w as f32, h as f32);
-        let fov = rng.random_range(55.0f32..75.0).to_radians();
+        let fov = match framing {
+            Framing::Standard => rng.random_range(55.0f32..75.0),
+            Framing::Close => rng.random_range(42.0f32..55.0),
+        }
+        .to_radians();
         let f = w / 2.0 / (fov / 2.0).tan();
         let y_v = h * rng.random_range(-0.12f32..0.04);
-        let person_frac = rng.random_range(0.24f32..0.33);
+        let person_frac = match framing {
+            Framing::Standard => rng.random_range(0.24f32..0.33),
+            Framing::Close => rng.random_range(0.5f32..0.68),
+        };
         let hc = 1.7 * (h - y_v) / (person_frac * h);
         Self {
             w,
@@ -41,6 +65,7 @@ impl Camera {
             y_v,
             hc,
             f,
+            framing,
         }
     }
 
@@ -217,5 +242,38 @@ impl Lighting {
             }
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// Height on screen, as a share of the image, of a 1.7 m adult standing at depth `z`.
+    fn adult(cam: &Camera, z: f32) -> f32 {
+        let (_, feet) = cam.project(0.0, 0.0, z);
+        let (_, head) = cam.project(0.0, 1.7, z);
+        (feet - head) / cam.h
+    }
+
+    #[test]
+    fn a_close_camera_shows_people_about_twice_as_tall() {
+        for seed in 0..50 {
+            let draw = |framing| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                Camera::framed(&mut rng, 320, 240, framing)
+            };
+            let (wide, close) = (draw(Framing::Standard), draw(Framing::Close));
+            let (a, b) = (adult(&wide, wide.z_near()), adult(&close, close.z_near()));
+            assert!((0.23..0.34).contains(&a), "seed {seed}: {a}");
+            assert!((0.49..0.69).contains(&b), "seed {seed}: {b}");
+            // Across the middle of the picture, too.
+            let mid = |c: &Camera| c.z_at_row(c.h * 0.6).unwrap_or(1.0);
+            assert!(
+                adult(&close, mid(&close)) > 1.5 * adult(&wide, mid(&wide)),
+                "seed {seed}"
+            );
+        }
     }
 }

@@ -118,6 +118,30 @@ impl Incident {
         Self::plan_span(class, s, span, fps)
     }
 
+    /// Plans an incident of `class` filling a share of the `frames` drawn from `share` (e.g.
+    /// 15–30 %), placed in the middle 70 % when it fits there.
+    pub fn plan_share(
+        class: Class,
+        s: &mut Scene,
+        frames: u64,
+        fps: u32,
+        (lo, hi): (f64, f64),
+    ) -> Self {
+        let want = (s.rng.random_range(lo..=hi) * frames as f64)
+            .round()
+            .max(1.0) as u64;
+        let len = want.min(frames.max(1));
+        let first = (0.15 * frames as f64).ceil() as u64;
+        let last = ((0.85 * frames as f64).floor() as u64).min(frames.saturating_sub(1));
+        let (a, b) = if last + 1 >= first + len {
+            (first, last + 1 - len)
+        } else {
+            (0, frames - len)
+        };
+        let start = s.rng.random_range(a..=b);
+        Self::plan_span(class, s, (start, start + len - 1), fps)
+    }
+
     /// Plans an incident of `class` over the annotated frames `(f0, f1)` (inclusive).
     pub fn plan_span(class: Class, s: &mut Scene, (f0, f1): (u64, u64), fps: u32) -> Self {
         let t0 = f0 as f32 / fps as f32;

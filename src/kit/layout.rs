@@ -2,7 +2,7 @@
 //! behind them, street furniture, the vehicle paths with their stop lines, and the routes people
 //! take. `paint` draws it.
 
-use super::camera::{Camera, Lamp, Lighting, Tod};
+use super::camera::{Camera, Framing, Lamp, Lighting, Tod};
 use super::paint::{mix, mul};
 use super::person::Waypoint;
 use super::vehicle::{Group, Path, VehicleLook};
@@ -866,6 +866,19 @@ impl Layout {
             let x = cam.x_at(sx, z);
             if self.walkable(x, z) && self.walk_bands().iter().any(|b| z >= b.0 && z <= b.1) {
                 return Some((x, z));
+            }
+        }
+        if cam.framing == Framing::Close {
+            // A close camera often has road or crossing in front of it: the incident happens
+            // there, in the lower half of the picture, rather than on a far pavement where it
+            // would be as small as in a wide view.
+            for _ in 0..60 {
+                let sy = rng.random_range(0.5 * cam.h..0.9 * cam.h);
+                let Some(z) = cam.z_at_row(sy) else { continue };
+                let x = cam.x_at(rng.random_range(margin * cam.w..(1.0 - margin) * cam.w), z);
+                if !self.on_side_road(x, z, 0.0) {
+                    return Some((x, z));
+                }
             }
         }
         self.spot(rng, cam, margin)

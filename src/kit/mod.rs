@@ -64,11 +64,30 @@ pub struct KitConfig {
     pub height: u32,
     /// Frames per second.
     pub fps: u32,
+    /// Training videos from a close camera (`camera::Framing::Close`), cycling over normal,
+    /// fighting, fall and scatter: the incidents of small figures, large enough to see.
+    #[serde(default)]
+    pub train_close: usize,
+    /// Test videos from a close camera, cycling the same way.
+    #[serde(default)]
+    pub test_close: usize,
+    /// Test videos of 20–40 s whose incident fills 15–30 % of the file, cycling over every
+    /// incident class: the short files an analyst is sent.
+    #[serde(default)]
+    pub test_short: usize,
 }
+
+/// Classes of the close-camera videos, in the order they cycle.
+const CLOSE_CLASSES: [Class; 4] = [Class::Normal, Class::Fighting, Class::Fall, Class::Scatter];
+/// Length of a short test video, seconds.
+const SHORT_S: (f64, f64) = (20.0, 40.0);
+/// The incident's share of a short test video.
+const SHORT_SHARE: (f64, f64) = (0.15, 0.30);
 
 impl Default for KitConfig {
     /// 90 videos of 8–16 s at 320×240, 30 fps: small enough to render in minutes, large enough
-    /// that every incident class appears five times in training.
+    /// that every incident class appears five times in training; and 20 close-camera videos
+    /// (12 training, 8 test) and 6 short test files of 20–40 s.
     fn default() -> Self {
         Self {
             seed: 7,
@@ -81,6 +100,9 @@ impl Default for KitConfig {
             width: 320,
             height: 240,
             fps: 30,
+            train_close: 12,
+            test_close: 8,
+            test_short: 6,
         }
     }
 }
@@ -106,6 +128,9 @@ pub struct KitVideo {
     pub incident: Option<(u64, u64)>,
     /// `day`, `overcast`, `dusk` or `night`.
     pub lighting: String,
+    /// `standard`, `close` (close camera) or `short` (a 20–40 s file, incident 15–30 % of it).
+    #[serde(default)]
+    pub group: String,
     /// SHA-256 of the MP4 file, hex.
     pub sha256: String,
 }
@@ -186,6 +211,39 @@ struct Planned {
     name: String,
     split: &'static str,
     class: Class,
+    group: Group,
+}
+
+/// Which group of the kit a video belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Standard,
+    Close,
+    Short,
+}
+
+impl Group {
+    fn name(self) -> &'static str {
+        match self {
+            Group::Standard => "standard",
+            Group::Close => "close",
+            Group::Short => "short",
+        }
+    }
+
+    fn shot(self) -> scene::Shot {
+        match self {
+            Group::Standard => scene::Shot::default(),
+            Group::Close => scene::Shot {
+                framing: camera::Framing::Close,
+                incident_share: None,
+            },
+            Group::Short => scene::Shot {
+                framing: camera::Framing::Standard,
+                incident_share: Some(SHORT_SHARE),
+            },
+        }
+    }
 }
 
 /// Every video of the kit, train then test, normal then anomalous; anomalous classes cycle so
@@ -201,6 +259,7 @@ fn plan(cfg: &KitConfig) -> Vec<Planned> {
                 name: format!("{split}_normal_{i:03}"),
                 split,
                 class: Class::Normal,
+                group: Group::Standard,
             });
         }
         for j in 0..anomalous {
@@ -210,8 +269,32 @@ fn plan(cfg: &KitConfig) -> Vec<Planned> {
                 name: format!("{split}_{}_{index:03}", class.name().to_lowercase()),
                 split,
                 class,
+                group: Group::Standard,
             });
         }
+    }
+    // The groups added later come after, named apart, so the first 90 videos stay the same.
+    for (split, close) in [("train", cfg.train_close), ("test", cfg.test_close)] {
+        for j in 0..close {
+            let class = CLOSE_CLASSES[j % CLOSE_CLASSES.len()];
+            let index = j / CLOSE_CLASSES.len();
+            out.push(Planned {
+                name: format!("{split}_close_{}_{index:03}", class.name().to_lowercase()),
+                split,
+                class,
+                group: Group::Close,
+            });
+        }
+    }
+    for j in 0..cfg.test_short {
+        let class = Class::ANOMALIES[j % Class::ANOMALIES.len()];
+        let index = j / Class::ANOMALIES.len();
+        out.push(Planned {
+            name: format!("test_short_{}_{index:03}", class.name().to_lowercase()),
+            split: "test",
+            class,
+            group: Group::Short,
+        });
     }
     out
 }
@@ -263,7 +346,13 @@ fn validate(cfg: &KitConfig, out: &Path) -> Result<(), KitError> {
     if cfg.max_s > 3600.0 {
         return bad(format!("videos of {} s are longer than an hour", cfg.max_s));
     }
-    let total = cfg.train_normal + cfg.train_anomalous + cfg.test_normal + cfg.test_anomalous;
+    let total = cfg.train_normal
+        + cfg.train_anomalous
+        + cfg.test_normal
+        + cfg.test_anomalous
+        + cfg.train_close
+        + cfg.test_close
+        + cfg.test_short;
     if total == 0 {
         return bad("no videos asked for".into());
     }
@@ -316,13 +405,23 @@ fn make_video(cfg: &KitConfig, out: &Path, p: &Planned) -> Result<KitVideo, KitE
     let seed = video_seed(cfg.seed, &p.name);
     // The duration has its own stream so that it does not shift the scene's.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0xD0_12A7_1011);
-    let secs = if cfg.max_s > cfg.min_s {
-        rng.random_range(cfg.min_s..=cfg.max_s)
+    let (min_s, max_s) = match p.group {
+        Group::Short => SHORT_S,
+        Group::Standard | Group::Close => (cfg.min_s, cfg.max_s),
+    };
+    let secs = if max_s > min_s {
+        rng.random_range(min_s..=max_s)
     } else {
-        cfg.min_s
+        min_s
     };
     let frames = ((secs * f64::from(cfg.fps)).round() as u64).max(1);
-    let mut scene = scene::Scene::new(seed, cfg.width, cfg.height, cfg.fps, p.class, frames);
+    let mut scene = scene::Scene::shot(
+        seed,
+        (cfg.width, cfg.height, cfg.fps),
+        p.class,
+        frames,
+        p.group.shot(),
+    );
     let rel = format!("videos/{}/{}.mp4", p.split, p.name);
     let final_path = out.join(&rel);
     let tmp = temp_name(&final_path);
@@ -367,6 +466,7 @@ fn make_video(cfg: &KitConfig, out: &Path, p: &Planned) -> Result<KitVideo, KitE
         duration_s: frames as f64 / f64::from(cfg.fps),
         incident: scene.incident_frames(),
         lighting: scene.lighting().to_string(),
+        group: p.group.name().to_string(),
         sha256,
     })
 }

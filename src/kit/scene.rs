@@ -6,7 +6,7 @@
 //! same frames on every run.
 
 use super::Class;
-use super::camera::{Camera, Lighting, Tod};
+use super::camera::{Camera, Framing, Lighting, Tod};
 use super::draw::{Canvas, Rgb};
 use super::incident::{Incident, normal_group};
 use super::layout::{Layout, PropKind};
@@ -58,14 +58,39 @@ pub(crate) struct Scene {
     clock: (u32, (u32, u32, u32), u32),
 }
 
+/// How a kit video is shot: its camera, and how much of it the incident fills.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Shot {
+    /// The camera's distance to the action.
+    pub framing: Framing,
+    /// The incident's share of the video, drawn from this range; `None`: 2–5 s anywhere in the
+    /// middle 70 % (the kit's first videos).
+    pub incident_share: Option<(f64, f64)>,
+}
+
 impl Scene {
     /// A scene for one video of `frames` frames from `seed`, with an incident unless `class` is
     /// normal; ready to render frame 0.
+    #[cfg(test)]
     pub fn new(seed: u64, w: u32, h: u32, fps: u32, class: Class, frames: u64) -> Self {
-        let mut scene = Self::world(seed, w, h, fps, None);
+        Self::shot(seed, (w, h, fps), class, frames, Shot::default())
+    }
+
+    /// [`Scene::new`] with the camera and incident length of `shot`.
+    pub fn shot(
+        seed: u64,
+        (w, h, fps): (u32, u32, u32),
+        class: Class,
+        frames: u64,
+        shot: Shot,
+    ) -> Self {
+        let mut scene = Self::world(seed, w, h, fps, None, shot.framing);
         scene.extras(frames as f32 * scene.dt);
         if class != Class::Normal {
-            let inc = Incident::plan(class, &mut scene, frames, fps);
+            let inc = match shot.incident_share {
+                None => Incident::plan(class, &mut scene, frames, fps),
+                Some(share) => Incident::plan_share(class, &mut scene, frames, fps, share),
+            };
             scene.incidents.push(inc);
         }
         scene.warm_up();
@@ -81,7 +106,7 @@ impl Scene {
         busy: Busyness,
         incidents: &[(Class, (u64, u64))],
     ) -> Self {
-        let mut scene = Self::world(seed, w, h, fps, Some(busy));
+        let mut scene = Self::world(seed, w, h, fps, Some(busy), Framing::Standard);
         for &(class, span) in incidents {
             let inc = Incident::plan_span(class, &mut scene, span, fps);
             scene.incidents.push(inc);
@@ -91,9 +116,16 @@ impl Scene {
     }
 
     /// The place, its light and camera and its traffic, before anyone is placed.
-    fn world(seed: u64, w: u32, h: u32, fps: u32, busy_override: Option<Busyness>) -> Self {
+    fn world(
+        seed: u64,
+        w: u32,
+        h: u32,
+        fps: u32,
+        busy_override: Option<Busyness>,
+        framing: Framing,
+    ) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let cam = Camera::random(&mut rng, w, h);
+        let cam = Camera::framed(&mut rng, w, h, framing);
         let mut light = Lighting::random(&mut rng);
         let layout = Layout::random(&mut rng, &cam, &mut light);
         let bg = layout.bake(&cam, &light);
@@ -180,7 +212,7 @@ impl Scene {
     /// scene searches seeds for a car park at night or a junction by day).
     pub fn peek(seed: u64, w: u32, h: u32) -> (super::layout::Kind, Tod) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let cam = Camera::random(&mut rng, w, h);
+        let cam = Camera::framed(&mut rng, w, h, Framing::Standard);
         let mut light = Lighting::random(&mut rng);
         let layout = Layout::random(&mut rng, &cam, &mut light);
         (layout.kind, light.tod)

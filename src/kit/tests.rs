@@ -17,6 +17,9 @@ fn tiny(seed: u64) -> KitConfig {
         width: 160,
         height: 120,
         fps: 15,
+        train_close: 0,
+        test_close: 0,
+        test_short: 0,
     }
 }
 
@@ -216,11 +219,11 @@ fn files_agree_with_each_other_and_the_encoded_frames() {
 #[test]
 fn names_cycle_classes_and_never_leak_the_label() {
     let p = plan(&KitConfig::default());
-    assert_eq!(p.len(), 90);
+    assert_eq!(p.len(), 116);
     let mut names: Vec<&str> = p.iter().map(|v| v.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 90);
+    assert_eq!(names.len(), 116);
     for v in &p {
         assert_eq!(
             v.name.contains("normal"),
@@ -362,4 +365,45 @@ fn long_scenes_agree_with_their_ground_truth_and_repeat() {
     let sb = generate_long(&cfg, &b.0, &mut |_, _, _| {}).unwrap();
     assert_eq!(sa, sb);
     assert_eq!(files(&a.0), files(&b.0));
+}
+
+#[test]
+fn close_and_short_groups_leave_the_standard_videos_as_they_were() {
+    let (a, b) = (TempDir::new("groups-a"), TempDir::new("groups-b"));
+    let plain = tiny(5);
+    let grouped = KitConfig {
+        train_close: 1,
+        test_close: 4,
+        test_short: 1,
+        ..tiny(5)
+    };
+    generate_kit(&plain, &a.0, &mut |_, _| {}).unwrap();
+    let summary = generate_kit(&grouped, &b.0, &mut |_, _| {}).unwrap();
+    let (fa, fb) = (files(&a.0.join("videos")), files(&b.0.join("videos")));
+    for (name, bytes) in &fa {
+        assert_eq!(fb.get(name), Some(bytes), "{name} changed");
+    }
+    let names: Vec<&str> = summary.videos.iter().map(|v| v.name.as_str()).collect();
+    for want in [
+        "train_close_normal_000",
+        "test_close_normal_000",
+        "test_close_fighting_000",
+        "test_close_fall_000",
+        "test_close_scatter_000",
+        "test_short_fighting_000",
+    ] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    for v in &summary.videos {
+        match v.group.as_str() {
+            "short" => {
+                assert!((20.0..=40.0).contains(&v.duration_s), "{}", v.duration_s);
+                let (f0, f1) = v.incident.unwrap();
+                let share = (f1 - f0 + 1) as f64 / v.frames as f64;
+                assert!((0.149..=0.301).contains(&share), "{share}");
+            }
+            "close" => assert_eq!(v.label == "normal", v.name.contains("normal")),
+            g => assert_eq!(g, "standard"),
+        }
+    }
 }
