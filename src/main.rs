@@ -19,6 +19,7 @@ macro_rules! outln {
     ($($t:tt)*) => { $crate::out::write(format_args!("{}\n", format_args!($($t)*))) };
 }
 
+mod bank_cmd;
 mod cli;
 mod mil_cmd;
 mod out;
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         Some(Command::Features(args)) => mil_cmd::features(&args),
         Some(Command::Train(args)) => mil_cmd::train_cmd(&args),
         Some(Command::Pack(args)) => mil_cmd::pack(&args),
+        Some(Command::Bank(args)) => bank_cmd::bank(&args),
         Some(Command::Kit(args)) => mil_cmd::kit(&args),
         None => open(OpenArgs {
             files: Vec::new(),
@@ -686,6 +688,26 @@ fn eval(args: &EvalArgs) -> u8 {
         r.n_normal_videos,
         pct(r.far)
     );
+    outln!(
+        "incidents flagged at {:.2}: {} of {}; mean per-video AUC {}",
+        r.threshold,
+        r.incidents_flagged,
+        r.incidents,
+        pct(r.mean_video_auc)
+    );
+    for c in &r.per_class {
+        outln!(
+            "  {:<14} {:>3} videos  AUC {:>8}  incidents flagged {}/{}  frames ≥ {:.2}: {:.2} %",
+            c.class,
+            c.videos,
+            c.mean_auc
+                .map_or_else(|| "–".to_string(), |a| format!("{:.2} %", a * 100.0)),
+            c.incidents_flagged,
+            c.incidents,
+            r.threshold,
+            c.flagged_share * 100.0
+        );
+    }
     for v in &r.per_video {
         outln!(
             "  {:<40} {:>8} frames  peak {:.2} at frame {:<7} AUC {}",

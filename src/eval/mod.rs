@@ -10,6 +10,10 @@
 //!   many frames share a score (as with 32 segment scores per video).
 //! - The false-alarm rate is the share of normal videos' frames scoring at or above the
 //!   threshold.
+//! - An incident (one annotated interval) is *flagged* when any of its frames scores at or
+//!   above the threshold: what an analyst who only looks at flagged spans would find.
+//! - The mean per-video AUC averages each anomalous video's own frame AUC: how well the scorer
+//!   ranks moments inside a file, whatever its scale does across files.
 //!
 //! Owns annotations, ROC/AUC, reports of an evaluation and the paper's MAT-files. Must not touch
 //! FFmpeg or ONNX Runtime.
@@ -98,6 +102,28 @@ pub struct PerVideo {
     pub auc: Option<f64>,
     /// Share of frames at or above the threshold (the false-alarm rate, for a normal video).
     pub flagged_share: f64,
+    /// Annotated incidents (intervals) in the video.
+    pub incidents: usize,
+    /// Of which flagged: some frame inside scores at or above the threshold.
+    pub incidents_flagged: usize,
+}
+
+/// Figures of one class (the annotation's), so that a scorer that finds explosions and misses
+/// fights says so instead of averaging it away.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerClass {
+    /// Class name.
+    pub class: String,
+    /// Videos of the class.
+    pub videos: usize,
+    /// Mean of their own frame AUCs (videos of one class left out; None if none is left).
+    pub mean_auc: Option<f64>,
+    /// Annotated incidents.
+    pub incidents: usize,
+    /// Of which flagged.
+    pub incidents_flagged: usize,
+    /// Share of the class's frames at or above the threshold (for `Normal`, its false alarms).
+    pub flagged_share: f64,
 }
 
 /// The result of an evaluation.
@@ -121,6 +147,14 @@ pub struct EvalResult {
     pub n_videos: usize,
     /// Normal videos among them.
     pub n_normal_videos: usize,
+    /// Mean of the anomalous videos' own frame AUCs.
+    pub mean_video_auc: Option<f64>,
+    /// Annotated incidents over all videos.
+    pub incidents: usize,
+    /// Of which flagged (some frame at or above the threshold).
+    pub incidents_flagged: usize,
+    /// Per class, in name order.
+    pub per_class: Vec<PerClass>,
     /// Per video.
     pub per_video: Vec<PerVideo>,
     /// Things the reader should know (unmatched files, frame-count disagreements).
@@ -154,6 +188,17 @@ fn evaluate_here(videos: &[ScoredVideo], threshold: f64) -> EvalResult {
                     |b, (i, x)| if x > b.1 { (i, x) } else { b },
                 );
         let flagged = v.scores.iter().filter(|&&x| x >= threshold).count();
+        let incidents_flagged = v
+            .annotation
+            .intervals
+            .iter()
+            .filter(|&&(a, b)| {
+                let end = (b.saturating_add(1) as usize).min(v.scores.len());
+                v.scores
+                    .get(a as usize..end)
+                    .is_some_and(|w| w.iter().any(|&x| x >= threshold))
+            })
+            .count();
         if v.annotation.is_normal() {
             n_normal += 1;
             normal_frames += v.scores.len();
@@ -172,12 +217,15 @@ fn evaluate_here(videos: &[ScoredVideo], threshold: f64) -> EvalResult {
             } else {
                 flagged as f64 / v.scores.len() as f64
             },
+            incidents: v.annotation.intervals.len(),
+            incidents_flagged,
         });
         y.extend(gt);
         s.extend_from_slice(&v.scores);
     }
     let roc = roc_curve(&y, &s, false);
     let auc = roc_auc(&y, &s);
+    let mean_video_auc = mean(per_video.iter().filter_map(|v| v.auc));
     EvalResult {
         auc,
         average_precision: average_precision(&y, &s),
@@ -188,10 +236,45 @@ fn evaluate_here(videos: &[ScoredVideo], threshold: f64) -> EvalResult {
         n_anomalous_frames: y.iter().filter(|&&g| g).count(),
         n_videos: videos.len(),
         n_normal_videos: n_normal,
+        mean_video_auc,
+        incidents: per_video.iter().map(|v| v.incidents).sum(),
+        incidents_flagged: per_video.iter().map(|v| v.incidents_flagged).sum(),
+        per_class: per_class(&per_video),
         per_video,
         warnings: Vec::new(),
         roc,
     }
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+fn per_class(videos: &[PerVideo]) -> Vec<PerClass> {
+    let mut classes: Vec<&str> = videos.iter().map(|v| v.class.as_str()).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    classes
+        .into_iter()
+        .map(|class| {
+            let of = || videos.iter().filter(move |v| v.class == class);
+            let frames: usize = of().map(|v| v.frames).sum();
+            let flagged: f64 = of().map(|v| v.flagged_share * v.frames as f64).sum();
+            PerClass {
+                class: class.to_string(),
+                videos: of().count(),
+                mean_auc: mean(of().filter_map(|v| v.auc)),
+                incidents: of().map(|v| v.incidents).sum(),
+                incidents_flagged: of().map(|v| v.incidents_flagged).sum(),
+                flagged_share: if frames == 0 {
+                    0.0
+                } else {
+                    flagged / frames as f64
+                },
+            }
+        })
+        .collect()
 }
 
 /// Reads vigil score reports: `.json` files (one document) and `.jsonl` files or `vigil score
@@ -388,5 +471,30 @@ mod tests {
         assert_eq!(r.auc, Some(1.0));
         assert_eq!(r.far, Some(0.25));
         assert_eq!(r.per_video[0].peak_frame, 2);
+        assert_eq!((r.incidents, r.incidents_flagged), (1, 1));
+        assert_eq!(r.mean_video_auc, Some(1.0));
+        let classes: Vec<&str> = r.per_class.iter().map(|c| c.class.as_str()).collect();
+        assert_eq!(classes, ["Fighting", "Normal"]);
+        assert_eq!(r.per_class[1].flagged_share, 0.25);
+    }
+
+    #[test]
+    fn an_incident_is_flagged_only_by_a_frame_inside_it() {
+        let video = |scores: Vec<f64>| ScoredVideo {
+            annotation: Annotation {
+                name: "a.mp4".into(),
+                class: "Fighting".into(),
+                intervals: vec![(2, 3), (6, 7)],
+                frames: None,
+            },
+            scores,
+        };
+        // A high frame just outside each incident does not flag it; one inside does.
+        let r = evaluate(&[video(vec![0.0, 0.9, 0.1, 0.2, 0.9, 0.0, 0.0, 0.7])], 0.5);
+        assert_eq!((r.incidents, r.incidents_flagged), (2, 1));
+        assert_eq!(r.per_class[0].incidents_flagged, 1);
+        // An interval running past the scored frames is judged on the frames there are.
+        let r = evaluate(&[video(vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.6])], 0.5);
+        assert_eq!(r.incidents_flagged, 1);
     }
 }

@@ -50,6 +50,28 @@ pub fn parse_label_list(
     base: &Path,
     source: &Path,
 ) -> Result<Vec<LabelledVideo>, MilError> {
+    parse_list(text, base, source, label_from_path)
+}
+
+/// Reads a list of footage said to be normal (`vigil bank add`): a bare path is normal, a line
+/// that gives a label keeps it.
+pub fn read_normal_list(path: &Path) -> Result<Vec<LabelledVideo>, MilError> {
+    let text = std::fs::read_to_string(path).map_err(|error| MilError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse_list(&text, base, path, |_| {
+        (VideoLabel::Normal, "Normal".to_string())
+    })
+}
+
+fn parse_list(
+    text: &str,
+    base: &Path,
+    source: &Path,
+    bare: impl Fn(&str) -> (VideoLabel, String),
+) -> Result<Vec<LabelledVideo>, MilError> {
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
@@ -90,7 +112,7 @@ pub fn parse_label_list(
                 }
                 (label, class)
             }
-            None => label_from_path(fields[0]),
+            None => bare(fields[0]),
         };
         out.push(LabelledVideo { path, label, class });
     }

@@ -187,9 +187,11 @@ pub fn assemble_pack(
     }
     if base.dir != out {
         let coarse = base.manifest.coarse_extractor.as_ref().map(|c| &c.file);
+        let bank = base.manifest.normal_bank.as_ref().map(|b| &b.file);
         for f in [&base.manifest.extractor.file, &base.manifest.labels.file]
             .into_iter()
             .chain(coarse)
+            .chain(bank)
         {
             let (src, dst) = (base.dir.join(f), out.join(f));
             let _ = std::fs::remove_file(&dst);

@@ -1,4 +1,5 @@
 use super::ModelError;
+use super::bank::BankSpec;
 use crate::case::{sha256_bytes, sha256_file};
 use crate::video::ResizeRule;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,9 @@ pub struct Manifest {
     /// Why `scorer` is the default, by the numbers (written by `vigil pack`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scorer_choice: Option<String>,
+    /// Clip features of normal footage (`model::bank`), written by `vigil bank add`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normal_bank: Option<BankSpec>,
     /// Where the weights came from and under what licence.
     pub provenance: Provenance,
 }
@@ -157,6 +161,12 @@ pub struct NoveltyParams {
     pub spread_quantile: f64,
     /// Lower bound on the spread (cosine distance units).
     pub spread_floor: f64,
+    /// When set, the spread is read off the footage's normal bulk: distances more than this
+    /// many spreads above the median are trimmed and the median and spread re-estimated until
+    /// they settle (`pipeline::novelty`, step 3). Unset: the whole footage's upper tail, so that
+    /// an event filling more than a tenth of the footage stops counting as unusual.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trim_spreads: Option<f64>,
 }
 
 /// Where a pack's weights came from.
@@ -232,6 +242,9 @@ impl Pack {
                 verify_file(dir, &h.file, &h.sha256)?;
             }
         }
+        if let Some(b) = &manifest.normal_bank {
+            verify_file(dir, &b.file, &b.sha256)?;
+        }
 
         let labels_path = dir.join(&manifest.labels.file);
         let labels: Vec<String> = std::fs::read(&labels_path)
@@ -296,9 +309,7 @@ impl Pack {
     /// The cache key of features from `extractor` (the pack's full or coarse one): each
     /// network's features live apart, so a coarse feature is never read as a full one.
     pub fn feature_key_for(&self, extractor: &Extractor) -> String {
-        let contract = serde_json::to_string(&extractor.input).unwrap_or_default();
-        let key = sha256_bytes(format!("{}\n{}", extractor.sha256, contract).as_bytes());
-        format!("{}-{}", self.manifest.id, &key[..16])
+        self.manifest.feature_key_for(extractor)
     }
 }
 
@@ -348,6 +359,9 @@ impl Manifest {
                             "novelty scorer: spread_quantile must lie in (0.5, 1)".into()
                         ));
                     }
+                    if p.trim_spreads.is_some_and(|t| !positive(t)) {
+                        return Err(bad("novelty scorer: trim_spreads must be positive".into()));
+                    }
                 }
                 ScorerSpec::MilHead(h) => {
                     if h.input_dim != self.extractor.features.dim {
@@ -359,7 +373,30 @@ impl Manifest {
                 }
             }
         }
+        if let Some(b) = &self.normal_bank {
+            b.check().map_err(|r| bad(format!("normal_bank: {r}")))?;
+            if b.dim != self.extractor.features.dim {
+                return Err(bad(format!(
+                    "normal_bank holds {}-value features, the extractor gives {}",
+                    b.dim, self.extractor.features.dim
+                )));
+            }
+            let key = self.feature_key_for(&self.extractor);
+            if b.feature_key != key {
+                return Err(bad(format!(
+                    "normal_bank was built from features {}, this pack's are {key}; rebuild it with `vigil bank add`",
+                    b.feature_key
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// See [`Pack::feature_key_for`].
+    pub fn feature_key_for(&self, extractor: &Extractor) -> String {
+        let contract = serde_json::to_string(&extractor.input).unwrap_or_default();
+        let key = sha256_bytes(format!("{}\n{}", extractor.sha256, contract).as_bytes());
+        format!("{}-{}", self.id, &key[..16])
     }
 }
 

@@ -4,11 +4,16 @@
 //! Owns everything that touches ONNX Runtime. Must not know about video files or egui: it is
 //! handed clips as RGB bytes in the layout its manifest declares.
 
+mod bank;
 mod extractor;
 mod head;
 mod manifest;
 mod runtime;
 
+pub use bank::{
+    BANK_FILE, Bank, BankSource, BankSpec, bank_bytes, install as install_bank, normalised,
+    read_rows,
+};
 pub use extractor::{ClipOutput, Extractor, TOP_K};
 pub use head::{HEAD_INPUT, HEAD_OUTPUT, HeadSession, l2_normalise_rows};
 pub use manifest::{

@@ -6,6 +6,7 @@
 //! segments). Must not draw anything: progress goes to a callback the caller turns into a
 //! progress bar or a repaint.
 
+mod bank;
 mod cache;
 mod cascade;
 mod gate;
@@ -15,9 +16,13 @@ mod run;
 mod scores;
 mod worker;
 
+pub use bank::{
+    BANK_K, BankChange, BankVideo, MAX_ROWS_PER_VIDEO, add_videos, bank_distances, bank_z,
+    leave_one_out_distances,
+};
 pub use cache::{CompleteRecord, FeatureCache, default_cache_root};
 pub use gate::{GRID as GATE_GRID, GateParams};
-pub use novelty::{NoveltyOutcome, novelty_scores};
+pub use novelty::{InMemory, NoveltyOutcome, RowSource, novelty_scores};
 pub use report::{
     Action, CacheSummary, CascadeSummary, ClipScore, ModelSummary, Pass, Peak, ScoreReport,
     ScorerSummary, Timing, VideoSummary, format_hms, peak_rss_mib,

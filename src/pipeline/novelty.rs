@@ -17,6 +17,19 @@
 //!    first and failed exactly there: on a road that is empty more than half the time it
 //!    measures the empty road, and every passing car scored 0.99.) The floor keeps sensor noise
 //!    in a static scene from being amplified into alarms.
+//!
+//!    That rule assumes the incident is rare in the footage; in a half-minute clip where it
+//!    fills the last fifth the spread lies inside the incident, and nothing is flagged. With
+//!    `trim_spreads = T` set, the spread is read off the footage's normal bulk instead: start
+//!    from the median and the *lower* tail's spread (`median − q(1 − spread_quantile)`, which
+//!    an upper mode of up to half the clips cannot widen), drop every distance more than `T`
+//!    spreads above the median, re-estimate median and upper-tail spread on what is left, and
+//!    repeat until the kept set stops changing. At least half the clips are always kept. On a
+//!    unimodal file (uniformly busy, or quiet) the trim removes the few clips beyond `T`
+//!    spreads and the estimate barely moves; on a file whose incident forms its own mode the
+//!    mode is trimmed and scored against the bulk. The price: on a road that is empty most of
+//!    the time, passing cars form such a mode too, which is why the fused scorer asks the
+//!    normal bank before it believes it (`pipeline::bank`).
 //! 4. `score = 1 / (1 + exp(−(z − z_mid) / z_width))`: 0.5 at `z_mid` spreads above the median
 //!    (2.75 by default, about 3.5 σ).
 //!
@@ -258,9 +271,43 @@ pub(super) fn mean_top_distance(sims: impl Iterator<Item = f32>, k: usize) -> f3
 pub(super) fn calibrate(distances: &[f32], p: &NoveltyParams) -> (f64, f64) {
     let mut sorted: Vec<f64> = distances.iter().map(|&d| f64::from(d)).collect();
     sorted.sort_by(f64::total_cmp);
-    let median = quantile_sorted(&sorted, 0.5);
-    let upper = quantile_sorted(&sorted, p.spread_quantile);
+    match p.trim_spreads {
+        None => tail_calibration(&sorted, p),
+        Some(t) => trimmed_calibration(&sorted, t, p),
+    }
+}
+
+/// Median and upper-tail spread of sorted distances.
+fn tail_calibration(sorted: &[f64], p: &NoveltyParams) -> (f64, f64) {
+    let median = quantile_sorted(sorted, 0.5);
+    let upper = quantile_sorted(sorted, p.spread_quantile);
     (median, (upper - median).max(p.spread_floor))
+}
+
+/// Rounds of trimming at most; it settles in a handful on every distribution tried.
+const TRIM_ROUNDS: usize = 50;
+
+/// Median and spread of the normal bulk of sorted distances: the upper mode trimmed at `t`
+/// spreads, repeatedly (step 3, `trim_spreads`).
+fn trimmed_calibration(sorted: &[f64], t: f64, p: &NoveltyParams) -> (f64, f64) {
+    if sorted.is_empty() {
+        return (0.0, p.spread_floor);
+    }
+    let half = sorted.len().div_ceil(2);
+    let mut median = quantile_sorted(sorted, 0.5);
+    let mut spread =
+        (median - quantile_sorted(sorted, 1.0 - p.spread_quantile)).max(p.spread_floor);
+    let mut kept = None;
+    for _ in 0..TRIM_ROUNDS {
+        let cut = median + t * spread;
+        let n = sorted.partition_point(|&d| d <= cut).max(half);
+        if kept == Some(n) {
+            break;
+        }
+        kept = Some(n);
+        (median, spread) = tail_calibration(&sorted[..n], p);
+    }
+    (median, spread)
 }
 
 /// Step 4 of the rule.
@@ -303,6 +350,7 @@ mod tests {
             z_width: 0.6,
             spread_quantile: 0.9,
             spread_floor: 0.0125,
+            trim_spreads: None,
         }
     }
 
@@ -394,6 +442,123 @@ mod tests {
         }
         let out = novelty_scores(&f, 8, 0.5, &params());
         assert!(out.scores.iter().all(|&s| s < 0.5), "{:?}", out.scores);
+    }
+
+    /// Seeded normal samples (xorshift and Box–Muller), so the synthetic files are fixed.
+    pub(super) fn gaussian(n: usize, mean: f64, sd: f64, seed: u64) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut uniform = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                let (u, v) = (uniform(), uniform());
+                let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+                (mean + sd * z) as f32
+            })
+            .collect()
+    }
+
+    /// Share of `d` scoring ≥ 0.5 under the calibration of all of `d`.
+    fn flagged(d: &[f32], p: &NoveltyParams) -> f64 {
+        let (median, spread) = calibrate(d, p);
+        let hits = d
+            .iter()
+            .filter(|&&x| score_from_distance(x, median, spread, p) >= 0.5)
+            .count();
+        hits as f64 / d.len() as f64
+    }
+
+    /// A file of `n` clips: a normal bulk at 0.10 ± 0.01, and an incident of `share` of the
+    /// clips ten bulk deviations above it. Returns the distances and the incident's range.
+    fn file_with_incident(n: usize, share: f64, seed: u64) -> (Vec<f32>, std::ops::Range<usize>) {
+        let mut d = gaussian(n, 0.10, 0.01, seed);
+        let len = (share * n as f64).round() as usize;
+        let incident = n - len..n;
+        let high = gaussian(len, 0.20, 0.01, seed + 1000);
+        d[incident.clone()].copy_from_slice(&high);
+        (d, incident)
+    }
+
+    fn trimmed() -> NoveltyParams {
+        NoveltyParams {
+            trim_spreads: Some(2.0),
+            ..params()
+        }
+    }
+
+    #[test]
+    fn trimmed_calibration_flags_incidents_of_up_to_two_fifths_of_a_file() {
+        for n in [40, 60, 75, 1000] {
+            for share in [0.05, 0.2, 0.4] {
+                for seed in 1..=20 {
+                    let (d, incident) = file_with_incident(n, share, seed);
+                    let p = trimmed();
+                    let (median, spread) = calibrate(&d, &p);
+                    let scores: Vec<f32> = d
+                        .iter()
+                        .map(|&x| score_from_distance(x, median, spread, &p))
+                        .collect();
+                    let inside = scores[incident.clone()].iter().filter(|&&s| s >= 0.5);
+                    assert_eq!(
+                        inside.count(),
+                        incident.len(),
+                        "n {n}, share {share}, seed {seed}: median {median:.4}, spread {spread:.4}"
+                    );
+                    // The bulk's own tail: a clip or so beyond 3.4 deviations in a thousand.
+                    let outside = scores[..incident.start].iter().filter(|&&s| s >= 0.5);
+                    let allowed = 1.max(incident.start / 200);
+                    assert!(
+                        outside.count() <= allowed,
+                        "n {n}, share {share}, seed {seed}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_tail_rule_misses_an_incident_of_a_fifth_of_the_file() {
+        // What the trimmed rule is for: the upper-tail spread lies inside such an incident.
+        let (d, _) = file_with_incident(60, 0.2, 3);
+        assert_eq!(flagged(&d, &params()), 0.0);
+        assert!(flagged(&d, &trimmed()) >= 0.19);
+    }
+
+    #[test]
+    fn trimmed_calibration_does_not_flag_a_uniformly_busy_file() {
+        // Every clip busy: one broad mode (normal, or flat), nothing standing apart. A small
+        // sample's own extremes may cross (trimming its upper tail lowers the median a little):
+        // at most two clips of 60, and over all files far below the 2 % false-alarm target.
+        let mut total = 0.0;
+        for seed in 1..=20 {
+            for d in [
+                gaussian(60, 0.30, 0.08, seed),
+                gaussian(1000, 0.30, 0.08, seed),
+                (0..60)
+                    .map(|i| 0.05 + 0.35 * ((i * 37 + seed as usize) % 60) as f32 / 59.0)
+                    .collect(),
+            ] {
+                let share = flagged(&d, &trimmed());
+                assert!(share <= 2.0 / 60.0, "seed {seed}: {share}");
+                total += share;
+            }
+        }
+        assert!(total / 60.0 <= 0.003, "{}", total / 60.0);
+    }
+
+    #[test]
+    fn trimming_keeps_at_least_half_the_file() {
+        // Two equal modes: the upper one is not trimmed as an "incident" of more than half.
+        let mut d = gaussian(30, 0.10, 0.01, 5);
+        d.extend(gaussian(30, 0.20, 0.01, 6));
+        let (median, _) = calibrate(&d, &trimmed());
+        let mut sorted = d.clone();
+        sorted.sort_by(f32::total_cmp);
+        assert!(median >= f64::from(sorted[14]), "{median}");
     }
 
     #[test]
