@@ -14,7 +14,7 @@ use vigil::mil::labels::{VideoLabel, read_normal_list};
 use vigil::model::{Pack, ScorerSpec, install_bank, read_rows};
 use vigil::pipeline::{
     BankVideo, PipelineError, Progress, ScoreOptions, add_videos, default_cache_root,
-    extract_clip_features,
+    extract_clip_features, fused_params,
 };
 
 /// `vigil bank`.
@@ -130,7 +130,18 @@ fn add_inner(args: &BankAddArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
     };
     let (rows, spec, change) =
         add_videos(existing, videos, &pack.feature_key(), &params).map_err(anyhow::Error::msg)?;
-    let spec = install_bank(&pack.dir, &pack.manifest, &rows, spec)?;
+    // The pack gains the fused scorer (novelty with the trimmed calibration, and the bank) the
+    // first time it gets a bank; it stays where it is after that.
+    let mut manifest = pack.manifest.clone();
+    let has_fused = std::iter::once(&manifest.scorer)
+        .chain(&manifest.other_scorers)
+        .any(|s| matches!(s, ScorerSpec::Fused(_)));
+    if !has_fused {
+        manifest
+            .other_scorers
+            .push(ScorerSpec::Fused(fused_params(&params)));
+    }
+    let spec = install_bank(&pack.dir, &manifest, &rows, spec)?;
     // Load it back: every hash and shape is checked as `vigil score` will.
     Pack::load(&pack.dir).context("the pack does not load with its new bank")?;
     outln!(

@@ -198,12 +198,15 @@ pub enum DefaultScorerArg {
     MilHead,
     /// The training-free novelty scorer.
     Novelty,
+    /// Novelty and the normal bank together (needs a bank: `vigil bank add`).
+    Fused,
 }
 
 /// `vigil pack`.
 #[derive(Debug, clap::Args)]
 pub struct PackArgs {
-    /// Pack with the extractor (and the novelty scorer).
+    /// Pack with the extractor (and the novelty scorer); its normal bank and fused scorer, if
+    /// it has them, are carried over. May be the output pack itself, to change its default.
     #[arg(long, value_name = "DIR")]
     pub base: PathBuf,
     /// Folder with mil_head.onnx and training.json (`vigil train --out`).

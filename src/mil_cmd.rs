@@ -322,6 +322,7 @@ pub fn pack(args: &PackArgs) -> u8 {
         let kind = match args.default_scorer {
             DefaultScorerArg::MilHead => "mil_head",
             DefaultScorerArg::Novelty => "novelty",
+            DefaultScorerArg::Fused => "fused",
         };
         let m = assemble_pack(
             &base,

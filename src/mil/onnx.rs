@@ -206,11 +206,12 @@ pub fn assemble_pack(
         input_dim: dim,
         training: summary_of(&training),
     });
-    let novelty = std::iter::once(&base.manifest.scorer)
+    // The base's training-free scorers come along (the fused one with the base's bank).
+    let kept = std::iter::once(&base.manifest.scorer)
         .chain(&base.manifest.other_scorers)
-        .find(|s| matches!(s, ScorerSpec::Novelty(_)))
+        .filter(|s| matches!(s, ScorerSpec::Novelty(_) | ScorerSpec::Fused(_)))
         .cloned();
-    let mut scorers: Vec<ScorerSpec> = std::iter::once(mil).chain(novelty).collect();
+    let mut scorers: Vec<ScorerSpec> = std::iter::once(mil).chain(kept).collect();
     let Some(pos) = scorers.iter().position(|s| s.kind() == default_kind) else {
         return Err(MilError::Head(format!(
             "no '{default_kind}' scorer to make the default"

@@ -48,6 +48,9 @@ pub struct BankSpec {
     pub median: f64,
     /// Their spread (trimmed, as the novelty scorer's `trim_spreads`).
     pub spread: f64,
+    /// Bank z that one normal clip in a hundred reaches (the 99th percentile of the bank's own
+    /// leave-one-video-out z): where the bank part of the fused scorer flags.
+    pub flag_z: f64,
     /// The videos it holds, in row order.
     pub sources: Vec<BankSource>,
 }
@@ -79,6 +82,9 @@ impl BankSpec {
                 "median {} and spread {} must be finite, the spread positive",
                 self.median, self.spread
             ));
+        }
+        if !(self.flag_z.is_finite() && self.flag_z > 0.0) {
+            return Err(format!("flag_z {} must be positive", self.flag_z));
         }
         let mut next = 0;
         for s in &self.sources {
@@ -229,6 +235,7 @@ mod tests {
             k: 5,
             median: 0.1,
             spread: 0.02,
+            flag_z: 1.8,
             sources,
         }
     }

@@ -117,6 +117,9 @@ pub enum ScorerSpec {
     Novelty(NoveltyParams),
     /// The paper's MIL head, trained by `vigil train`, run on L2-normalised clip features.
     MilHead(MilHeadParams),
+    /// Within-file novelty and distance to the pack's normal bank together; see
+    /// `pipeline::fused`. Needs `normal_bank`.
+    Fused(FusedParams),
 }
 
 impl ScorerSpec {
@@ -125,6 +128,7 @@ impl ScorerSpec {
         match self {
             Self::Novelty(_) => "novelty",
             Self::MilHead(_) => "mil_head",
+            Self::Fused(_) => "fused",
         }
     }
 }
@@ -141,6 +145,18 @@ pub struct MilHeadParams {
     pub input_dim: usize,
     /// How it was trained: recipe, seed, data hashes, test numbers (`training.json`).
     pub training: serde_json::Value,
+}
+
+/// Parameters of the fused scorer (documented in `pipeline::fused`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FusedParams {
+    /// The within-file part (with `trim_spreads` set, so a large incident keeps its score).
+    pub novelty: NoveltyParams,
+    /// Novelty z (spreads above the file's normal bulk) that on its own reaches the flag.
+    pub novelty_flag_z: f64,
+    /// Logistic width, in units of the flag level.
+    pub width: f64,
 }
 
 /// Parameters of the novelty scorer (documented in `pipeline::novelty`).
@@ -361,6 +377,20 @@ impl Manifest {
                     }
                     if p.trim_spreads.is_some_and(|t| !positive(t)) {
                         return Err(bad("novelty scorer: trim_spreads must be positive".into()));
+                    }
+                }
+                ScorerSpec::Fused(f) => {
+                    let positive = |x: f64| x > 0.0 && x.is_finite();
+                    if self.normal_bank.is_none() {
+                        return Err(bad(
+                            "the fused scorer needs a normal bank (vigil bank add)".into()
+                        ));
+                    }
+                    if f.novelty.trim_spreads.is_none()
+                        || !positive(f.novelty_flag_z)
+                        || !positive(f.width)
+                    {
+                        return Err(bad("fused scorer: novelty.trim_spreads, novelty_flag_z and width must be set and positive".into()));
                     }
                 }
                 ScorerSpec::MilHead(h) => {

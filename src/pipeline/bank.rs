@@ -21,6 +21,12 @@ pub const MAX_ROWS_PER_VIDEO: usize = 256;
 pub const BANK_K: usize = 5;
 /// The trim the bank's own scale is measured with (spreads above the median).
 pub const BANK_TRIM: f64 = 2.0;
+/// The share of the bank's own (leave-one-video-out) clips below its flag level: one normal
+/// clip in a hundred reaches it.
+pub const FLAG_QUANTILE: f64 = 0.99;
+/// The flag level is never below this many spreads (a bank of near-identical videos would
+/// otherwise flag at the noise).
+pub const MIN_FLAG_Z: f64 = 1.0;
 
 /// Each row's bank distance. `bank` rows are unit length ([`crate::model::Bank::rows`]).
 pub fn bank_distances<R: RowSource>(
@@ -164,6 +170,15 @@ pub fn add_videos(
         ..*params
     };
     let (median, spread) = calibrate(&own, &trimmed);
+    let mut z: Vec<f64> = own
+        .iter()
+        .map(|&d| (f64::from(d) - median) / spread)
+        .collect();
+    z.sort_by(f64::total_cmp);
+    let q99 = z
+        .get(((z.len() - 1) as f64 * FLAG_QUANTILE).round() as usize)
+        .copied()
+        .unwrap_or(MIN_FLAG_Z);
     let spec = BankSpec {
         file: BANK_FILE.into(),
         sha256: String::new(),
@@ -173,6 +188,7 @@ pub fn add_videos(
         k: BANK_K,
         median,
         spread,
+        flag_z: q99.max(MIN_FLAG_Z),
         sources,
     };
     spec.check()?;

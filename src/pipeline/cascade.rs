@@ -33,7 +33,9 @@
 //! it stopped and a finished one rescored needs no decoding.
 
 use super::PipelineError;
+use super::bank::{bank_distances, bank_z};
 use super::cache::{CachedRows, ClipIndex, CompleteRecord, FeatureCache, cache_error};
+use super::fused::{ScoreParts, fused_score};
 use super::gate::GateParams;
 use super::novelty::{
     RowSource, calibrate, exclusion_window, fetch_normalised, insert_top, mean_top_distance,
@@ -46,7 +48,10 @@ use super::run::{
 };
 use crate::base::float::flush_denormals;
 use crate::case::sha256_file;
-use crate::model::{ExecutionProvider, Extractor, ExtractorSpec, NoveltyParams, Pack};
+use crate::model::{
+    Bank, ExecutionProvider, Extractor, ExtractorSpec, FusedParams, HeadSession, NoveltyParams,
+    Pack, l2_normalise_rows,
+};
 use crate::video::{VideoError, VideoInfo, open_video_with};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -228,6 +233,7 @@ pub(super) fn score_cascade(
     path: &Path,
     pack: &Pack,
     params: &NoveltyParams,
+    fused: Option<Fusion<'_>>,
     opts: &ScoreOptions,
     cancelled: &(dyn Fn() -> bool + Sync),
     progress: &mut dyn FnMut(Progress),
@@ -392,11 +398,40 @@ pub(super) fn score_cascade(
             .map(|&d| score_from_distance(d, median, spread, params))
     };
 
+    // The fused scorer: the bank part (and the head's view) of every clip scored at full
+    // resolution, from its refined features; the others keep their coarse novelty score, which
+    // is below the candidate level and so below any flag.
+    let fused_parts = match &fused {
+        Some(f) => Some(
+            fused_full_parts(f, &refined.outputs, &full_distances, &src, median, spread).map_err(
+                |e| match e {
+                    FusedError::Cache(e) => cache_error(&caches.full)(e),
+                    FusedError::Pipeline(e) => e,
+                },
+            )?,
+        ),
+        None => None,
+    };
+    let full_score = |clip: u64| match (&fused, &fused_parts) {
+        (Some(f), Some(parts)) => parts.get(&clip).map(|p| {
+            fused_score(
+                f64::from(p.novelty_z),
+                f64::from(p.bank_z),
+                f.params,
+                f.bank.spec.flag_z,
+            )
+        }),
+        _ => full_score(clip),
+    };
+    let mut parts = Vec::new();
     let mut scores = Vec::with_capacity(n);
     let mut tops = Vec::with_capacity(n);
     let mut passes = Vec::with_capacity(n);
     for (i, &s) in src.iter().enumerate() {
         let reused = s != i as u64;
+        if let Some(fp) = &fused_parts {
+            parts.push(fp.get(&(i as u64)).or_else(|| fp.get(&s)).copied());
+        }
         let score = full_score(i as u64).or_else(|| full_score(s));
         let full_features = refine.contains(&s) && score.is_some();
         scores.push(score.unwrap_or(coarse_scores.scores[i]));
@@ -436,8 +471,11 @@ pub(super) fn score_cascade(
         refine_decode: refined.decode.clone(),
     };
     let summary = ScorerSummary {
-        kind: "novelty".into(),
-        params: serde_json::to_value(params).unwrap_or_default(),
+        kind: if fused.is_some() { "fused" } else { "novelty" }.into(),
+        params: match &fused {
+            Some(f) => super::fused::summary_params(f.params, &f.bank.spec),
+            None => serde_json::to_value(params).unwrap_or_default(),
+        },
         median_distance: median,
         spread,
         note: coarse_scores.note.clone(),
@@ -447,6 +485,7 @@ pub(super) fn score_cascade(
         None => ("cache".to_string(), None, None),
     };
     Ok(Ok(Scored {
+        parts,
         info,
         sha256,
         record: refined.record,
@@ -471,6 +510,71 @@ pub(super) fn score_cascade(
             .flat_map(|c| c.take_rejected())
             .collect(),
     }))
+}
+
+/// What the cascade needs to score with the fused scorer.
+pub(super) struct Fusion<'a> {
+    /// The fused scorer's parameters (its `novelty` is the cascade's novelty).
+    pub params: &'a FusedParams,
+    /// The pack's normal bank.
+    pub bank: &'a Bank,
+    /// The pack's MIL head, whose view is shown beside the parts.
+    pub head: Option<std::cell::RefCell<HeadSession>>,
+}
+
+enum FusedError {
+    Cache(std::io::Error),
+    Pipeline(PipelineError),
+}
+
+/// The fused parts of every clip with a full-resolution novelty distance: its novelty z on the
+/// cascade's calibration, the bank z of its refined features, and the head's probability.
+fn fused_full_parts(
+    f: &Fusion<'_>,
+    outputs: &ClipIndex,
+    full_distances: &BTreeMap<u64, f32>,
+    src: &[u64],
+    median: f64,
+    spread: f64,
+) -> Result<BTreeMap<u64, ScoreParts>, FusedError> {
+    let clips: Vec<u64> = full_distances.keys().copied().collect();
+    let sources: Vec<u64> = clips.iter().map(|&c| src[c as usize]).collect();
+    let rows = CachedRows {
+        index: outputs,
+        clips: &sources,
+    };
+    let bank_d = bank_distances(&f.bank.rows, f.bank.spec.k, &rows).map_err(FusedError::Cache)?;
+    let head = match &f.head {
+        Some(session) => {
+            let dim = rows.dim();
+            let mut x = vec![0f32; sources.len() * dim];
+            let all: Vec<usize> = (0..sources.len()).collect();
+            rows.fetch(&all, &mut x).map_err(FusedError::Cache)?;
+            l2_normalise_rows(&mut x, dim);
+            Some(
+                session
+                    .borrow_mut()
+                    .run(&x)
+                    .map_err(|e| FusedError::Pipeline(e.into()))?,
+            )
+        }
+        None => None,
+    };
+    Ok(clips
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let d = full_distances[c];
+            (
+                *c,
+                ScoreParts {
+                    novelty_z: ((f64::from(d) - median) / spread) as f32,
+                    bank_z: bank_z(bank_d[i], &f.bank.spec) as f32,
+                    head: head.as_ref().and_then(|h| h.get(i).copied()),
+                },
+            )
+        })
+        .collect())
 }
 
 /// Novelty distances at full resolution of the `queries` clips, exactly as the full pass

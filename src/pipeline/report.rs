@@ -207,6 +207,10 @@ pub struct ClipScore {
     /// reviewer can see what the coarse pass saw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coarse_score: Option<f32>,
+    /// What the fused scorer's score is made of (`pipeline::fused`): the within-file novelty
+    /// and bank parts, and the MIL head's view, so an analyst can see why a clip scored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_parts: Option<super::fused::ScoreParts>,
 }
 
 /// A flagged span.

@@ -14,7 +14,9 @@
 //! 20 MiB from 1 h to 8 h of footage (it grew by 554 MiB when every feature was held).
 
 use super::PipelineError;
+use super::bank::{bank_distances, bank_z};
 use super::cache::{CachedRows, ClipIndex, CompleteRecord, FeatureCache, TopClasses, cache_error};
+use super::fused::{ScoreParts, fused_score};
 use super::gate::{ClipSignature, Gate, GateParams};
 use super::novelty::novelty_scores_from;
 use super::report::{
@@ -24,8 +26,8 @@ use super::report::{
 use super::scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
 use crate::case::sha256_file;
 use crate::model::{
-    ClipOutput, Device, ExecutionProvider, Extractor, HeadSession, InputContract, Pack, ScorerSpec,
-    TOP_K, l2_normalise_rows,
+    Bank, ClipOutput, Device, ExecutionProvider, Extractor, HeadSession, InputContract, Pack,
+    ScorerSpec, TOP_K, l2_normalise_rows,
 };
 use crate::video::{
     ClipReader, ClipSpan, ClipSpec, DecodeStats, FrameTiming, VideoError, VideoInfo,
@@ -300,8 +302,43 @@ pub fn score_file(
     if opts.cascade {
         match (&spec, pack.coarse_extractor()) {
             (ScorerSpec::Novelty(params), Some(_)) => {
-                match super::cascade::score_cascade(path, pack, params, opts, cancelled, progress)?
-                {
+                match super::cascade::score_cascade(
+                    path, pack, params, None, opts, cancelled, progress,
+                )? {
+                    Ok(scored) => return Ok(assemble_report(path, pack, opts, t0, scored)),
+                    Err(why) => why_full = Some(why),
+                }
+            }
+            (ScorerSpec::Fused(f), Some(_)) => {
+                let bank = match &pack.manifest.normal_bank {
+                    Some(b) => Bank::load(&pack.dir, b)?,
+                    None => {
+                        return Err(PipelineError::Internal(
+                            "the fused scorer needs a normal bank".into(),
+                        ));
+                    }
+                };
+                let head = match pack_head(pack) {
+                    Some(h) => Some(std::cell::RefCell::new(HeadSession::new(
+                        &pack.dir.join(&h.file),
+                        h.input_dim,
+                    )?)),
+                    None => None,
+                };
+                let fusion = super::cascade::Fusion {
+                    params: f,
+                    bank: &bank,
+                    head,
+                };
+                match super::cascade::score_cascade(
+                    path,
+                    pack,
+                    &f.novelty,
+                    Some(fusion),
+                    opts,
+                    cancelled,
+                    progress,
+                )? {
                     Ok(scored) => return Ok(assemble_report(path, pack, opts, t0, scored)),
                     Err(why) => why_full = Some(why),
                 }
@@ -339,6 +376,9 @@ pub(super) struct Scored {
     /// The cascade's coarse score of each clip (empty for the full pass).
     pub coarse_scores: Vec<f32>,
     pub summary: ScorerSummary,
+    /// What each clip's fused score is made of (empty for the other scorers; `None` for a
+    /// clip the cascade left at its coarse score).
+    pub parts: Vec<Option<ScoreParts>>,
     pub device: String,
     pub device_note: Option<String>,
     pub runtime_version: Option<String>,
@@ -363,13 +403,29 @@ fn full_pass(
     cancelled: &(dyn Fn() -> bool + Sync),
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Scored, PipelineError> {
-    // Open the head before the long part, so that a broken one fails at once.
-    let mut head = match spec {
-        ScorerSpec::MilHead(h) => Some(HeadSession::new(&pack.dir.join(&h.file), h.input_dim)?),
+    // Open the head and the bank before the long part, so that a broken one fails at once.
+    // The fused scorer shows the pack's head beside its parts.
+    let head_spec = match spec {
+        ScorerSpec::MilHead(h) => Some(h),
+        ScorerSpec::Fused(_) => pack_head(pack),
         ScorerSpec::Novelty(_) => None,
+    };
+    let mut head = match head_spec {
+        Some(h) => Some(HeadSession::new(&pack.dir.join(&h.file), h.input_dim)?),
+        None => None,
+    };
+    let bank = match (spec, &pack.manifest.normal_bank) {
+        (ScorerSpec::Fused(_), Some(b)) => Some(Bank::load(&pack.dir, b)?),
+        (ScorerSpec::Fused(_), None) => {
+            return Err(PipelineError::Internal(
+                "the fused scorer needs a normal bank".into(),
+            ));
+        }
+        _ => None,
     };
     let provisional = match spec {
         ScorerSpec::Novelty(p) if opts.provisional => Some(p),
+        ScorerSpec::Fused(f) if opts.provisional => Some(&f.novelty),
         _ => None,
     };
     let got = clip_rows(path, pack, opts, provisional, cancelled, progress)?;
@@ -380,11 +436,13 @@ fn full_pass(
         index: &got.index,
         clips: &order,
     };
+    let head_scores = match head.as_mut() {
+        Some(session) => Some(run_head(session, &got, &order)?),
+        None => None,
+    };
+    let mut parts = Vec::new();
     let (scores, summary) = match spec {
         ScorerSpec::MilHead(h) => {
-            let session = head
-                .as_mut()
-                .ok_or_else(|| PipelineError::Internal("head session missing".into()))?;
             let summary = ScorerSummary {
                 kind: spec.kind().into(),
                 params: serde_json::json!({ "file": h.file, "sha256": h.sha256 }),
@@ -392,17 +450,8 @@ fn full_pass(
                 spread: 0.0,
                 note: None,
             };
-            // A block of clips at a time: the head scores each clip on its own.
-            let mut scores = Vec::with_capacity(order.len());
-            let mut x = Vec::new();
-            for block in order.chunks(HEAD_BLOCK) {
-                x.resize(block.len() * got.dim, 0.0);
-                got.index
-                    .read_rows(block, &mut x)
-                    .map_err(|e| got.cache_error(e))?;
-                l2_normalise_rows(&mut x, got.dim);
-                scores.extend(session.run(&x)?);
-            }
+            let scores = head_scores
+                .ok_or_else(|| PipelineError::Internal("head session missing".into()))?;
             (scores, summary)
         }
         ScorerSpec::Novelty(params) => {
@@ -416,6 +465,38 @@ fn full_pass(
                 note: novelty.note.clone(),
             };
             (novelty.scores, summary)
+        }
+        ScorerSpec::Fused(f) => {
+            let bank = bank
+                .as_ref()
+                .ok_or_else(|| PipelineError::Internal("normal bank missing".into()))?;
+            let (novelty, _) = novelty_scores_from(&rows, clip_s, &f.novelty, 0)
+                .map_err(|e| got.cache_error(e))?;
+            let bank_d =
+                bank_distances(&bank.rows, bank.spec.k, &rows).map_err(|e| got.cache_error(e))?;
+            let mut scores = Vec::with_capacity(order.len());
+            for (i, (&d, &b)) in novelty.distances.iter().zip(&bank_d).enumerate() {
+                let nz = if novelty.note.is_some() {
+                    0.0
+                } else {
+                    (f64::from(d) - novelty.median) / novelty.spread
+                };
+                let bz = bank_z(b, &bank.spec);
+                scores.push(fused_score(nz, bz, f, bank.spec.flag_z));
+                parts.push(Some(ScoreParts {
+                    novelty_z: nz as f32,
+                    bank_z: bz as f32,
+                    head: head_scores.as_ref().and_then(|h| h.get(i).copied()),
+                }));
+            }
+            let summary = ScorerSummary {
+                kind: spec.kind().into(),
+                params: super::fused::summary_params(f, &bank.spec),
+                median_distance: novelty.median,
+                spread: novelty.spread,
+                note: novelty.note.clone(),
+            };
+            (scores, summary)
         }
     };
     let tops = got.tops(&order);
@@ -436,6 +517,7 @@ fn full_pass(
     let passes = vec![Pass::Full; scores.len()];
     Ok(Scored {
         coarse_scores: Vec::new(),
+        parts,
         info,
         sha256,
         record,
@@ -453,6 +535,36 @@ fn full_pass(
         cascade: None,
         cache_warnings,
     })
+}
+
+/// The pack's MIL head, if it has one (the fused scorer shows its view).
+fn pack_head(pack: &Pack) -> Option<&crate::model::MilHeadParams> {
+    std::iter::once(&pack.manifest.scorer)
+        .chain(&pack.manifest.other_scorers)
+        .find_map(|s| match s {
+            ScorerSpec::MilHead(h) => Some(h),
+            _ => None,
+        })
+}
+
+/// The head's probability for each clip of `order`, a block of clips at a time (the head
+/// scores each clip on its own).
+fn run_head(
+    session: &mut HeadSession,
+    got: &ClipRows,
+    order: &[u64],
+) -> Result<Vec<f32>, PipelineError> {
+    let mut scores = Vec::with_capacity(order.len());
+    let mut x = Vec::new();
+    for block in order.chunks(HEAD_BLOCK) {
+        x.resize(block.len() * got.dim, 0.0);
+        got.index
+            .read_rows(block, &mut x)
+            .map_err(|e| got.cache_error(e))?;
+        l2_normalise_rows(&mut x, got.dim);
+        scores.extend(session.run(&x)?);
+    }
+    Ok(scores)
 }
 
 /// How the warning about video streams left unscored begins (the review app, which adds them
@@ -509,6 +621,7 @@ fn assemble_report(
         cascade,
         coarse_scores,
         cache_warnings,
+        parts,
     } = scored;
     let contract = &pack.manifest.extractor.input;
     let scores = &scores;
@@ -544,6 +657,7 @@ fn assemble_report(
             coarse_score: (pass == Pass::Full)
                 .then(|| coarse_scores.get(i).copied())
                 .flatten(),
+            score_parts: parts.get(i).copied().flatten(),
         })
         .collect();
     let peaks = find_peaks(
