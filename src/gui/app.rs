@@ -1568,13 +1568,17 @@ impl VigilApp {
                         .iter()
                         .map(|a| format!("{} {:.2}", a.label, a.p))
                         .collect();
-                    let text = format!(
+                    let mut text = format!(
                         "{} – {}\nscore {:.2}\nKinetics hints (not findings): {}",
                         crate::pipeline::format_hms(clip.start_s),
                         crate::pipeline::format_hms(clip.end_s),
                         clip.score,
                         hints.join(", ")
                     );
+                    if let (Some(parts), Some(r)) = (&clip.score_parts, &self.files[i].report) {
+                        text.push_str("\nwhy: ");
+                        text.push_str(&crate::pipeline::explain(parts, &r.scorer.params));
+                    }
                     egui::Tooltip::always_open(
                         ui.ctx().clone(),
                         ui.layer_id(),

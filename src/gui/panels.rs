@@ -194,11 +194,12 @@ pub fn side_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {
                     if ui
                         .selectable_label(here, text)
                         .on_hover_text(format!(
-                            "{} – {}\npeak {:.2} at {}\nKinetics hint (not a finding): {hint}",
+                            "{} – {}\npeak {:.2} at {}\nKinetics hint (not a finding): {hint}{}",
                             format_hms(p.start_s),
                             format_hms(p.end_s),
                             p.score,
-                            format_hms(p.peak_s)
+                            format_hms(p.peak_s),
+                            why_hint(f, p.peak_clip)
                         ))
                         .clicked()
                     {
@@ -632,6 +633,21 @@ pub fn mark_dialog_ui(ctx: &egui::Context, app: &mut VigilApp, out: &mut Vec<Com
         });
 }
 
+/// Why the clip scored (the fused scorer's parts), as a tooltip line; empty for other scorers.
+fn why_hint(f: &FileView, clip: u64) -> String {
+    f.report
+        .as_ref()
+        .and_then(|r| {
+            let c = r.clips.get(clip as usize)?;
+            let parts = c.score_parts.as_ref()?;
+            Some(format!(
+                "\nwhy: {}",
+                crate::pipeline::explain(parts, &r.scorer.params)
+            ))
+        })
+        .unwrap_or_default()
+}
+
 /// The clip's most probable Kinetics action with its probability, once the report is in.
 fn top_hint(f: &FileView, clip: u64) -> String {
     f.report
@@ -661,10 +677,11 @@ fn moments_ui(ui: &mut egui::Ui, app: &VigilApp, f: &FileView, out: &mut Vec<Com
             if ui
                 .selectable_label(here, text)
                 .on_hover_text(format!(
-                    "{} – {}, score {:.2} (below the threshold)\nKinetics hint (not a finding): {hint}",
+                    "{} – {}, score {:.2} (below the threshold)\nKinetics hint (not a finding): {hint}{}",
                     format_hms(m.start_s),
                     format_hms(m.end_s),
-                    m.score
+                    m.score,
+                    why_hint(f, m.peak_clip)
                 ))
                 .clicked()
             {

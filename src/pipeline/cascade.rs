@@ -38,8 +38,8 @@ use super::cache::{CachedRows, ClipIndex, CompleteRecord, FeatureCache, cache_er
 use super::fused::{ScoreParts, fused_score};
 use super::gate::GateParams;
 use super::novelty::{
-    RowSource, calibrate, exclusion_window, fetch_normalised, insert_top, mean_top_distance,
-    novelty_scores_from, reference_rows, score_from_distance,
+    RowSource, calibrate, calibration_for, exclusion_window, fetch_normalised, insert_top,
+    mean_top_distance, novelty_scores_from, reference_rows, score_from_distance,
 };
 use super::report::{CascadeSummary, Pass, ScorerSummary};
 use super::run::{
@@ -391,7 +391,9 @@ pub(super) fn score_cascade(
         &anchor_clips,
         &full_distances,
     );
-    let (median, spread) = calibrate(&sample, params);
+    // Whether the trim applies is decided on the whole file's coarse distances, in clip order.
+    let (calibration, calibration_note) = calibration_for(&coarse_scores.distances, params);
+    let (median, spread) = calibrate(&sample, &calibration);
     let full_score = |clip: u64| {
         full_distances
             .get(&clip)
@@ -478,7 +480,7 @@ pub(super) fn score_cascade(
         },
         median_distance: median,
         spread,
-        note: coarse_scores.note.clone(),
+        note: coarse_scores.note.clone().or(calibration_note),
     };
     let (device, device_note, runtime_version) = match ran.provider {
         Some(p) => (p.name().to_string(), ran.note, ran.runtime_version),

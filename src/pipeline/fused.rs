@@ -62,6 +62,23 @@ pub fn fused_params(novelty: &NoveltyParams) -> FusedParams {
     }
 }
 
+/// Why a clip scored what it did, in words (the review app's tooltips, the summary), from its
+/// parts and the flag levels the report's scorer recorded.
+pub fn explain(parts: &ScoreParts, scorer_params: &serde_json::Value) -> String {
+    let level = |v: Option<f64>| v.map_or_else(String::new, |z| format!(" (flags at {z:.2})"));
+    let mut text = format!(
+        "novelty {:.2} spreads above this file's normal bulk{}; bank {:.2} spreads from normal footage{}",
+        parts.novelty_z,
+        level(scorer_params["novelty_flag_z"].as_f64()),
+        parts.bank_z,
+        level(scorer_params["bank"]["flag_z"].as_f64()),
+    );
+    if let Some(h) = parts.head {
+        text.push_str(&format!("; MIL head {h:.2} (shown, not fused)"));
+    }
+    text
+}
+
 /// The scorer's parameters as the report records them.
 pub fn summary_params(p: &FusedParams, bank: &crate::model::BankSpec) -> serde_json::Value {
     serde_json::json!({
@@ -116,6 +133,33 @@ mod tests {
         // Exactly at the weaker part's flag: 0.5.
         assert!((fused_score(2.75, 5.0, &p, 1.8) - 0.5).abs() < 1e-6);
         assert!((fused_score(5.0, 1.8, &p, 1.8) - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_explanation_names_each_part_and_its_flag_level() {
+        let p = params();
+        let bank = crate::model::BankSpec {
+            file: "b.npy".into(),
+            sha256: String::new(),
+            rows: 2,
+            dim: 2,
+            feature_key: "k".into(),
+            k: 5,
+            median: 0.1,
+            spread: 0.02,
+            flag_z: 1.78,
+            sources: Vec::new(),
+        };
+        let parts = ScoreParts {
+            novelty_z: 3.1,
+            bank_z: 0.4,
+            head: Some(0.12),
+        };
+        let text = explain(&parts, &summary_params(&p, &bank));
+        assert_eq!(
+            text,
+            "novelty 3.10 spreads above this file's normal bulk (flags at 2.75); bank 0.40 spreads from normal footage (flags at 1.78); MIL head 0.12 (shown, not fused)"
+        );
     }
 
     #[test]

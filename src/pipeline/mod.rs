@@ -22,7 +22,7 @@ pub use bank::{
     leave_one_out_distances,
 };
 pub use cache::{CompleteRecord, FeatureCache, default_cache_root};
-pub use fused::{NOVELTY_TRIM, ScoreParts, fused_params, fused_score};
+pub use fused::{NOVELTY_TRIM, ScoreParts, explain, fused_params, fused_score};
 pub use gate::{GRID as GATE_GRID, GateParams};
 pub use novelty::{InMemory, NoveltyOutcome, RowSource, novelty_scores};
 pub use report::{

@@ -365,6 +365,13 @@ impl ScoreReport {
                         hints.join(", ")
                     );
                 }
+                if let Some(parts) = &c.score_parts {
+                    let _ = writeln!(
+                        out,
+                        "       why: {}",
+                        super::fused::explain(parts, &self.scorer.params)
+                    );
+                }
             }
         }
         if list.len() > top {
