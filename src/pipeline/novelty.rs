@@ -635,8 +635,8 @@ mod tests {
         let out = novelty_scores_from_distances(&d);
         assert!(out.iter().all(|&s| s < 0.5), "{out:?}");
         let mut one = gaussian(60, 0.01, 0.002, 7);
-        for i in 30..54 {
-            one[i] = 0.10 + 0.005 * (i % 3) as f32;
+        for (i, v) in one.iter_mut().enumerate().take(54).skip(30) {
+            *v = 0.10 + 0.005 * (i % 3) as f32;
         }
         let (p, note) = calibration_for(&one, &trimmed());
         assert_eq!((p.trim_spreads, note), (Some(2.0), None));
