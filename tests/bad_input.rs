@@ -217,15 +217,11 @@ fn truncated_mp4_with_index_at_front_scores_what_decodes_and_says_so() {
     assert_eq!(sha256(&cut), before);
 }
 
-/// Copies the default pack into `dir` so it can be damaged.
+/// Copies the suite's pack into `dir` so it can be damaged; without its normal bank, whose
+/// features belong to the extractor these tests alter (a pack that keeps it is refused for
+/// that, `an_altered_extractor_invalidates_the_normal_bank`).
 fn copy_pack(dir: &Path) -> PathBuf {
-    let dst = dir.join("pack");
-    std::fs::create_dir_all(&dst).unwrap();
-    for e in std::fs::read_dir(pack_dir()).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, dst.join(p.file_name().unwrap())).unwrap();
-    }
-    dst
+    pack_without_bank(dir)
 }
 
 fn edit_manifest(pack: &Path, f: impl FnOnce(&mut serde_json::Value)) {
@@ -279,6 +275,39 @@ fn corrupt_model_files_are_caught_by_hash_and_by_onnx_runtime() {
         &score_with_pack(&dir.path().join("no-such-pack")),
         EXIT_MODEL,
         "no model pack at",
+    );
+}
+
+#[test]
+fn an_altered_extractor_invalidates_the_normal_bank() {
+    let dir = tempdir();
+    let pack = dir.path().join("pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    for e in std::fs::read_dir(pack_dir()).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, pack.join(p.file_name().unwrap())).unwrap();
+    }
+    let has_bank = |p: &Path| {
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p.join("manifest.json")).unwrap()).unwrap();
+        m.get("normal_bank").is_some()
+    };
+    assert!(
+        has_bank(&pack),
+        "the suite's pack has a normal bank (make builds one)"
+    );
+    // Another extractor (here: the same file, its recorded hash changed with it) makes other
+    // features: the bank built from the old ones is refused, not silently compared.
+    let onnx = pack.join("i3d_k400_rgb.onnx");
+    let mut bytes = std::fs::read(&onnx).unwrap();
+    bytes.push(0);
+    std::fs::write(&onnx, &bytes).unwrap();
+    let sha = vigil::case::sha256_bytes(&bytes);
+    edit_manifest(&pack, |m| m["extractor"]["sha256"] = sha.into());
+    assert_one_line(
+        &score_with_pack(&pack),
+        EXIT_MODEL,
+        "normal_bank was built from features",
     );
 }
 

@@ -6,50 +6,9 @@
 
 mod common;
 
-use common::{footage, json_docs, pack_dir, run, sha256, tempdir, vigil};
+use common::{footage, json_docs, run, sha256, tempdir, vigil};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-/// A copy of the suite's pack without a bank or fused scorer (the suite's pack may have both:
-/// `make` gives every pack the kit's normal training videos), so the test starts from none.
-fn bare_pack(dir: &Path) -> PathBuf {
-    let out = dir.join("pack");
-    std::fs::create_dir_all(&out).unwrap();
-    let src = pack_dir();
-    let mut m: Value =
-        serde_json::from_slice(&std::fs::read(src.join("manifest.json")).unwrap()).unwrap();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let p = entry.unwrap().path();
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if p.is_file() && name != "manifest.json" && !name.starts_with("normal-bank") {
-            std::fs::hard_link(&p, out.join(&name))
-                .or_else(|_| std::fs::copy(&p, out.join(&name)).map(|_| ()))
-                .unwrap();
-        }
-    }
-    m.as_object_mut().unwrap().remove("normal_bank");
-    let is_fused = |s: &Value| s["kind"] == "fused";
-    if is_fused(&m["scorer"]) {
-        let novelty = m["other_scorers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|s| s["kind"] == "novelty")
-            .cloned()
-            .unwrap();
-        m["scorer"] = novelty;
-    }
-    let default_kind = m["scorer"]["kind"].clone();
-    if let Some(others) = m.get_mut("other_scorers").and_then(Value::as_array_mut) {
-        others.retain(|s| !is_fused(s) && s["kind"] != default_kind);
-    }
-    std::fs::write(
-        out.join("manifest.json"),
-        serde_json::to_vec_pretty(&m).unwrap(),
-    )
-    .unwrap();
-    out
-}
 
 /// The first `secs` seconds of a real clip, re-encoded (H.264) into `dir`.
 fn snippet(dir: &Path, name: &str, src: &str, secs: &str) -> PathBuf {
@@ -86,7 +45,7 @@ fn fused_of(m: &Value) -> Value {
 fn bank_add_builds_a_hashed_bank_and_the_fused_scorer_shows_its_parts() {
     let dir = tempdir();
     let cache = dir.path().join("cache");
-    let pack = bare_pack(dir.path());
+    let pack = common::pack_without_bank(dir.path());
     let list = dir.path().join("normal.txt");
     std::fs::write(
         &list,

@@ -34,6 +34,12 @@ fn kit_features_train_score_eval() {
             "1",
             "--test-anomalous",
             "1",
+            "--train-close",
+            "0",
+            "--test-close",
+            "0",
+            "--test-short",
+            "0",
             "--min-s",
             "3",
             "--max-s",
@@ -130,7 +136,19 @@ fn kit_features_train_score_eval() {
     assert!(steps[20].starts_with("train: finished 40 iterations in "));
     let manifest = json_file(&pack.join("manifest.json"));
     assert_eq!(manifest["scorer"]["kind"], "mil_head");
-    assert_eq!(manifest["other_scorers"][0]["kind"], "novelty");
+    // The training-free scorers of the features' pack come along (novelty, and fused with
+    // its normal bank when that pack has one).
+    let others: Vec<&str> = manifest["other_scorers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert!(others.contains(&"novelty"), "{others:?}");
+    if others.contains(&"fused") {
+        let bank = manifest["normal_bank"]["file"].as_str().unwrap();
+        assert!(pack.join(bank).is_file());
+    }
     let record = json_file(&pack.join("training.json"));
     assert_eq!(record["seed"], 4);
     assert_eq!(record["recipe"]["loss"]["smoothness"], 8e-5);

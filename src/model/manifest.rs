@@ -151,12 +151,25 @@ pub struct MilHeadParams {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FusedParams {
+    /// How the parts combine; recorded so that a pack says which rule its scores follow.
+    #[serde(default)]
+    pub rule: FusionRule,
     /// The within-file part (with `trim_spreads` set, so a large incident keeps its score).
     pub novelty: NoveltyParams,
     /// Novelty z (spreads above the file's normal bulk) that on its own reaches the flag.
     pub novelty_flag_z: f64,
     /// Logistic width, in units of the flag level.
     pub width: f64,
+}
+
+/// The fused scorer's rule (`pipeline::fused`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FusionRule {
+    /// `min(novelty_z / novelty_flag_z, bank_z / bank_flag_z)`: both parts must reach their
+    /// flag (chosen on the kit's training split over novelty alone, bank alone, mean and max).
+    #[default]
+    MinOfFlagLevels,
 }
 
 /// Parameters of the novelty scorer (documented in `pipeline::novelty`).

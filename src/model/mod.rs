@@ -17,9 +17,9 @@ pub use bank::{
 pub use extractor::{ClipOutput, Extractor, TOP_K};
 pub use head::{HEAD_INPUT, HEAD_OUTPUT, HeadSession, l2_normalise_rows};
 pub use manifest::{
-    DEFAULT_PACK, Extractor as ExtractorSpec, FusedParams, InputContract, Labels, MANIFEST_VERSION,
-    Manifest, MilHeadParams, NoveltyParams, OutputSpec, Pack, Provenance, ScorerSpec,
-    default_pack_dir,
+    DEFAULT_PACK, Extractor as ExtractorSpec, FusedParams, FusionRule, InputContract, Labels,
+    MANIFEST_VERSION, Manifest, MilHeadParams, NoveltyParams, OutputSpec, Pack, Provenance,
+    ScorerSpec, default_pack_dir,
 };
 pub use runtime::{Device, ExecutionProvider, RuntimeInfo, init_runtime, locate_runtime};
 

@@ -28,7 +28,7 @@
 //! When the pack has one its probability is reported beside the parts (`score_parts.head`) so
 //! that an analyst sees what it says.
 
-use crate::model::{FusedParams, NoveltyParams};
+use crate::model::{FusedParams, FusionRule, NoveltyParams};
 use serde::{Deserialize, Serialize};
 
 /// What a fused score is made of, per clip (`ClipScore::score_parts`).
@@ -53,6 +53,7 @@ pub const NOVELTY_TRIM: f64 = 2.0;
 /// scorer does, as steeply.
 pub fn fused_params(novelty: &NoveltyParams) -> FusedParams {
     FusedParams {
+        rule: FusionRule::MinOfFlagLevels,
         novelty: NoveltyParams {
             trim_spreads: Some(NOVELTY_TRIM),
             ..*novelty
@@ -82,7 +83,8 @@ pub fn explain(parts: &ScoreParts, scorer_params: &serde_json::Value) -> String 
 /// The scorer's parameters as the report records them.
 pub fn summary_params(p: &FusedParams, bank: &crate::model::BankSpec) -> serde_json::Value {
     serde_json::json!({
-        "rule": "min(novelty_z / novelty_flag_z, bank_z / bank_flag_z)",
+        "rule": p.rule,
+        "formula": "min(novelty_z / novelty_flag_z, bank_z / bank_flag_z)",
         "novelty": p.novelty,
         "novelty_flag_z": p.novelty_flag_z,
         "width": p.width,
@@ -100,7 +102,9 @@ pub fn summary_params(p: &FusedParams, bank: &crate::model::BankSpec) -> serde_j
 
 /// The fused score of one clip (see the module's rule).
 pub fn fused_score(novelty_z: f64, bank_z: f64, p: &FusedParams, bank_flag_z: f64) -> f32 {
-    let level = (novelty_z / p.novelty_flag_z).min(bank_z / bank_flag_z);
+    let level = match p.rule {
+        FusionRule::MinOfFlagLevels => (novelty_z / p.novelty_flag_z).min(bank_z / bank_flag_z),
+    };
     (1.0 / (1.0 + (-(level - 1.0) / p.width).exp())) as f32
 }
 

@@ -190,3 +190,45 @@ pub fn two_camera_mkv(dir: &Path) -> PathBuf {
     ]);
     file
 }
+
+/// A copy of the suite's pack without a bank or fused scorer (the suite's pack may have both:
+/// `make` gives every pack the kit's normal training videos), so the test starts from none.
+pub fn pack_without_bank(dir: &Path) -> PathBuf {
+    let out = dir.join("pack");
+    std::fs::create_dir_all(&out).unwrap();
+    let src = pack_dir();
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(src.join("manifest.json")).unwrap()).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if p.is_file() && name != "manifest.json" && !name.starts_with("normal-bank") {
+            std::fs::copy(&p, out.join(&name)).unwrap();
+        }
+    }
+    m.as_object_mut().unwrap().remove("normal_bank");
+    let is_fused = |s: &serde_json::Value| s["kind"] == "fused";
+    if is_fused(&m["scorer"]) {
+        let novelty = m["other_scorers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["kind"] == "novelty")
+            .cloned()
+            .unwrap();
+        m["scorer"] = novelty;
+    }
+    let default_kind = m["scorer"]["kind"].clone();
+    if let Some(others) = m
+        .get_mut("other_scorers")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        others.retain(|s| !is_fused(s) && s["kind"] != default_kind);
+    }
+    std::fs::write(
+        out.join("manifest.json"),
+        serde_json::to_vec_pretty(&m).unwrap(),
+    )
+    .unwrap();
+    out
+}
