@@ -72,7 +72,7 @@ judge mil --model "$kit/heads/mil" --scorer mil_head
 # The pack, its normal bank (the training split's normal videos: never a test video) and the
 # fused scorer the bank brings, judged on the test split like the others.
 "$vigil" pack --base "$base" --head "$kit/heads/mil" --out "$out" --default novelty \
-  --name "I3D RGB (Kinetics-400) features; the training-free novelty scorer and the paper's MIL head trained on vigil's kit" >/dev/null
+  --name "I3D RGB (Kinetics-400) features; the novelty scorer, a normal bank and the fused scorer, and the paper's MIL head trained on vigil's kit" >/dev/null
 "$stage" "$label: bank" "$vigil" bank add "$kit/train.txt" --model "$out"
 judge fused --model "$out" --scorer fused
 
@@ -130,7 +130,7 @@ source "$kit/benchmark.env"
 cat "$kit/benchmark.md"
 "$vigil" pack --base "$out" --head "$kit/heads/mil" --out "$out" --default "$default" \
   --reason "$reason" \
-  --name "I3D RGB (Kinetics-400) features; the training-free novelty scorer and the paper's MIL head trained on vigil's kit"
+  --name "I3D RGB (Kinetics-400) features; the novelty scorer, a normal bank and the fused scorer, and the paper's MIL head trained on vigil's kit"
 cp "$kit/benchmark.json" "$kit/benchmark.md" "$out/"
 cp "$kit/heads/mil/figure8.png" "$out/figure8.png"
 cp "$kit/eval/mil-roc.png" "$out/roc-mil.png"

@@ -810,6 +810,14 @@ fn doctor(args: &DoctorArgs) -> u8 {
             if let Some(why) = &pack.manifest.scorer_choice {
                 outln!("  why: {why}");
             }
+            if let Some(b) = &pack.manifest.normal_bank {
+                outln!(
+                    "  normal bank: {} videos, {} clips, flags at {:.2} spreads (vigil bank show)",
+                    b.sources.len(),
+                    b.rows,
+                    b.flag_z
+                );
+            }
             if code == 0 {
                 for device in [Device::Cpu, Device::Auto] {
                     match model::Extractor::new(&pack, device, None) {
