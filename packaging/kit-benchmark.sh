@@ -74,6 +74,10 @@ judge mil --model "$kit/heads/mil" --scorer mil_head
 "$vigil" pack --base "$base" --head "$kit/heads/mil" --out "$out" --default novelty \
   --name "I3D RGB (Kinetics-400) features; the novelty scorer, a normal bank and the fused scorer, and the paper's MIL head trained on vigil's kit" >/dev/null
 "$stage" "$label: bank" "$vigil" bank add "$kit/train.txt" --model "$out"
+# The evidence for the fused scorer's rule: the ways of combining its parts, on the training
+# split, each video against the bank without its own clips.
+"$vigil" bank rules --features "$kit/features/train" --annotations "$kit/annotations.txt" \
+  --model "$out" --json >"$kit/eval/fusion-rules.json"
 judge fused --model "$out" --scorer fused
 
 # The table, and the default scorer by test AUC.
@@ -94,7 +98,9 @@ for key, label in rows:
                   "incidents": r["incidents"], "incidents_flagged": r["incidents_flagged"],
                   "per_class": r["per_class"]})
 kitcfg = json.load(open(f"{kit}/kit.json"))["config"]
-json.dump({"kit": kitcfg, "table": table}, open(f"{kit}/benchmark.json", "w"), indent=2)
+rules = json.load(open(f"{kit}/eval/fusion-rules.json"))
+json.dump({"kit": kitcfg, "table": table, "fusion_rules_train": rules},
+          open(f"{kit}/benchmark.json", "w"), indent=2)
 pct = lambda x: "–" if x is None else f"{100*x:.2f}"
 with open(f"{kit}/benchmark.md", "w") as f:
     f.write("| Method | Frame AUC (%) | Mean per-video AUC (%) | False alarms at 0.5 on normal videos (%) | Incidents flagged |\n|---|---:|---:|---:|---:|\n")
@@ -112,6 +118,11 @@ with open(f"{kit}/benchmark.md", "w") as f:
             else:
                 cells.append(f"{pct(c['mean_auc'])} / {c['incidents_flagged']}/{c['incidents']}")
         f.write(f"| {t['method']} | " + " | ".join(cells) + " |\n")
+    f.write("\nThe fused scorer's rule, compared on the training split (`vigil bank rules`):\n\n")
+    f.write("| Rule | Frame AUC (%) | Mean per-video AUC (%) | False alarms (%) | Incidents flagged |\n|---|---:|---:|---:|---:|\n")
+    for r in rules:
+        f.write(f"| {r['rule']} | {pct(r['auc'])} | {pct(r['mean_video_auc'])} | {pct(r['far'])} | "
+                f"{r['incidents_flagged']}/{r['incidents']} |\n")
 by = {t["method"]: t for t in table}
 names = {"novelty": "novelty", "mil": "mil-head", "fused": "fused"}
 best = max(["novelty", "mil", "fused"], key=lambda k: by[k]["auc"])

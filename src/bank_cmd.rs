@@ -2,7 +2,7 @@
 //! in `vigil::pipeline::add_videos` (the bank and its scale) and `vigil::model::install_bank`
 //! (the pack's files).
 
-use crate::cli::{BankAction, BankAddArgs, BankArgs, BankShowArgs};
+use crate::cli::{BankAction, BankAddArgs, BankArgs, BankRulesArgs, BankShowArgs};
 use crate::progress::Meter;
 use crate::{EXIT_CANCELLED, EXIT_FOOTAGE, EXIT_MODEL, EXIT_OTHER, device_of, install_ctrl_c};
 use anyhow::Context as _;
@@ -22,6 +22,17 @@ pub fn bank(args: &BankArgs) -> u8 {
     match &args.action {
         BankAction::Add(a) => add(a),
         BankAction::Show(a) => show(a),
+        BankAction::Rules(a) => match rules(a) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("vigil: error: {e:#}");
+                if e.downcast_ref::<vigil::model::ModelError>().is_some() {
+                    EXIT_MODEL
+                } else {
+                    EXIT_OTHER
+                }
+            }
+        },
     }
 }
 
@@ -216,4 +227,49 @@ fn show(args: &BankShowArgs) -> u8 {
         );
     }
     0
+}
+
+fn rules(args: &BankRulesArgs) -> anyhow::Result<()> {
+    let pack = crate::load_pack(args.model.as_deref())?;
+    let spec = pack
+        .manifest
+        .normal_bank
+        .as_ref()
+        .context("this pack has no normal bank (vigil bank add)")?;
+    let fused = std::iter::once(&pack.manifest.scorer)
+        .chain(&pack.manifest.other_scorers)
+        .find_map(|s| match s {
+            ScorerSpec::Fused(f) => Some(*f),
+            _ => None,
+        })
+        .context("this pack has no fused scorer (vigil bank add gives it one)")?;
+    let bank = vigil::model::Bank::load(&pack.dir, spec)?;
+    let set = vigil::mil::featureset::FeatureSet::read(&args.features)?;
+    let annotations = vigil::eval::read_annotations(&args.annotations)?;
+    let input = &pack.manifest.extractor.input;
+    let clip_s = f64::from(input.frames) / input.frame_rate;
+    let table = vigil::mil::fusion::compare_rules(&set, &annotations, &bank, &fused, clip_s)?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&table)?);
+        return Ok(());
+    }
+    let pct = |x: Option<f64>| x.map_or_else(|| "–".to_string(), |v| format!("{:.2}", v * 100.0));
+    outln!(
+        "{} videos of {}, each against the bank without its own clips; segment scores as `vigil eval --features`",
+        set.bags.len(),
+        args.features.display()
+    );
+    outln!("rule      AUC %   mean per-video AUC %   false alarms %   incidents flagged");
+    for r in &table {
+        outln!(
+            "{:<8} {:>7}   {:>20}   {:>14}   {}/{}",
+            r.rule,
+            pct(r.auc),
+            pct(r.mean_video_auc),
+            pct(r.far),
+            r.incidents_flagged,
+            r.incidents
+        );
+    }
+    Ok(())
 }

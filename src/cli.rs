@@ -88,6 +88,26 @@ pub enum BankAction {
     Add(BankAddArgs),
     /// Say what the bank holds.
     Show(BankShowArgs),
+    /// Compare ways of combining the fused scorer's parts on a labelled feature set (the
+    /// kit's training split), each video judged against the bank without its own clips.
+    Rules(BankRulesArgs),
+}
+
+/// `vigil bank rules`.
+#[derive(Debug, clap::Args)]
+pub struct BankRulesArgs {
+    /// Feature set made by `vigil features` (with clip features).
+    #[arg(long, value_name = "DIR")]
+    pub features: PathBuf,
+    /// UCF-Crime temporal annotations with frame counts for its videos.
+    #[arg(long, value_name = "FILE")]
+    pub annotations: PathBuf,
+    /// Model pack with a normal bank and a fused scorer (default: the i3d-k400 pack).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Print the table as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `vigil bank add`.

@@ -13,6 +13,7 @@
 
 pub mod bags;
 pub mod featureset;
+pub mod fusion;
 pub mod head;
 pub mod labels;
 pub mod loss;

@@ -14,8 +14,9 @@
 //! `m = min(novelty_z / novelty_flag_z, bank_z / flag_z)`, and the score
 //! `1 / (1 + exp(−(m − 1) / width))`, 0.5 where the weaker part reaches its flag.
 //!
-//! Why the minimum (chosen on the kit's training split, leave-one-video-out for the bank, and
-//! judged on its test split; README "Scores across files"): the two parts fail in different
+//! Why the minimum (chosen on the kit's training split, leave-one-video-out for the bank, by
+//! `vigil bank rules` (`mil::fusion`), and judged on its test split; README "Scores"): the two
+//! parts fail in different
 //! places. Novelty alone flags what is merely rare here (a car on a road that is empty most of
 //! the night); the bank alone flags whatever the bank has not seen, which on a camera unlike the
 //! bank's footage is everything. Asking both keeps a new camera's ordinary footage at the

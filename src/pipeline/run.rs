@@ -476,11 +476,8 @@ fn full_pass(
                 bank_distances(&bank.rows, bank.spec.k, &rows).map_err(|e| got.cache_error(e))?;
             let mut scores = Vec::with_capacity(order.len());
             for (i, (&d, &b)) in novelty.distances.iter().zip(&bank_d).enumerate() {
-                let nz = if novelty.note.is_some() {
-                    0.0
-                } else {
-                    (f64::from(d) - novelty.median) / novelty.spread
-                };
+                // Footage too short to score has distances and median 0: z is 0 too.
+                let nz = (f64::from(d) - novelty.median) / novelty.spread;
                 let bz = bank_z(b, &bank.spec);
                 scores.push(fused_score(nz, bz, f, bank.spec.flag_z));
                 parts.push(Some(ScoreParts {
