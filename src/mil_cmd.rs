@@ -375,13 +375,7 @@ pub fn kit(args: &KitArgs) -> u8 {
         test_short: args.test_short,
         ..vigil::kit::KitConfig::default()
     };
-    let total = cfg.train_normal
-        + cfg.train_anomalous
-        + cfg.test_normal
-        + cfg.test_anomalous
-        + cfg.train_close
-        + cfg.test_close
-        + cfg.test_short;
+    let total = cfg.total();
     let b = Meter::new(
         "kit",
         Some(total as u64),

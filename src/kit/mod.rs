@@ -77,6 +77,19 @@ pub struct KitConfig {
     pub test_short: usize,
 }
 
+impl KitConfig {
+    /// Videos the config asks for, every group together.
+    pub fn total(&self) -> usize {
+        self.train_normal
+            + self.train_anomalous
+            + self.test_normal
+            + self.test_anomalous
+            + self.train_close
+            + self.test_close
+            + self.test_short
+    }
+}
+
 /// Classes of the close-camera videos, in the order they cycle.
 const CLOSE_CLASSES: [Class; 4] = [Class::Normal, Class::Fighting, Class::Fall, Class::Scatter];
 /// Length of a short test video, seconds.
@@ -346,14 +359,7 @@ fn validate(cfg: &KitConfig, out: &Path) -> Result<(), KitError> {
     if cfg.max_s > 3600.0 {
         return bad(format!("videos of {} s are longer than an hour", cfg.max_s));
     }
-    let total = cfg.train_normal
-        + cfg.train_anomalous
-        + cfg.test_normal
-        + cfg.test_anomalous
-        + cfg.train_close
-        + cfg.test_close
-        + cfg.test_short;
-    if total == 0 {
+    if cfg.total() == 0 {
         return bad("no videos asked for".into());
     }
     Ok(())

@@ -213,16 +213,7 @@ mod tests {
     use crate::pipeline::novelty::InMemory;
 
     fn params() -> NoveltyParams {
-        NoveltyParams {
-            k: 5,
-            exclusion_s: 8.0,
-            max_reference: 4096,
-            z_mid: 2.75,
-            z_width: 0.6,
-            spread_quantile: 0.9,
-            spread_floor: 0.0125,
-            trim_spreads: None,
-        }
+        crate::pipeline::novelty::pack_params()
     }
 
     /// A "normal" video: clips near one direction of an 8-d space, with a small seeded wobble.

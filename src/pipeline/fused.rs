@@ -114,16 +114,7 @@ mod tests {
     use super::*;
 
     fn params() -> FusedParams {
-        fused_params(&NoveltyParams {
-            k: 5,
-            exclusion_s: 8.0,
-            max_reference: 4096,
-            z_mid: 2.75,
-            z_width: 0.6,
-            spread_quantile: 0.9,
-            spread_floor: 0.0125,
-            trim_spreads: None,
-        })
+        fused_params(&crate::pipeline::novelty::pack_params())
     }
 
     #[test]

@@ -395,6 +395,21 @@ pub(super) fn insert_top<T>(best: &mut Vec<(f32, T)>, v: (f32, T), k: usize) {
     best.truncate(k);
 }
 
+/// The default pack's novelty parameters (`models/convert_i3d.py`), for other modules' tests.
+#[cfg(test)]
+pub(super) fn pack_params() -> NoveltyParams {
+    NoveltyParams {
+        k: 5,
+        exclusion_s: 8.0,
+        max_reference: 4096,
+        z_mid: 2.75,
+        z_width: 0.6,
+        spread_quantile: 0.9,
+        spread_floor: 0.0125,
+        trim_spreads: None,
+    }
+}
+
 /// Quantile `q` of sorted values with linear interpolation (numpy's default).
 fn quantile_sorted(v: &[f64], q: f64) -> f64 {
     if v.is_empty() {
