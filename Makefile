@@ -28,7 +28,7 @@ DEMO_CLIP := $(DEPS)/demo/demo-street.mp4
 CARGO     := $(shell command -v cargo 2>/dev/null || echo $$HOME/.cargo/bin/cargo)
 export ORT_DYLIB_PATH ?= $(CURDIR)/$(DEPS)/onnxruntime/libonnxruntime.so
 
-.PHONY: setup setup-gpu models kit demo test bench bench-long build screenshot clean-deps
+.PHONY: setup setup-gpu models kit demo test bench bench-long bench-features build screenshot clean-deps
 
 setup: $(SETUP)
 
@@ -98,6 +98,19 @@ bench-long: build models $(LONG_KIT)-$(LONG_MINUTES)/long.json
 
 $(LONG_KIT)-%/long.json: | build
 	$(STAGE) "kit --long $*" $(VIGIL) kit --long --minutes $* -o $(LONG_KIT)-$*
+
+# Issue 12's experiment: what local I3D features (Mixed_5c before its pool) or a motion channel
+# from the decoded frames would buy the within-file novelty rule on the kit's test split
+# (benches/feature_ceiling.py; ~10 minutes of I3D on 2 cores the first time, then seconds).
+# Its own venv, because vigil itself loads ONNX Runtime from the shared library, not Python.
+bench-features: models
+	test -x $(DEPS)/venv-exp/bin/python || python3 -m venv $(DEPS)/venv-exp
+	$(DEPS)/venv-exp/bin/python -m pip install -q --disable-pip-version-check \
+	  "numpy==$$(sed -n 's/^NUMPY_VERSION=//p' packaging/setup.sh)" \
+	  "onnx==$$(sed -n 's/^ONNX_VERSION=//p' packaging/setup.sh)" \
+	  "onnxruntime==$$(sed -n 's/^ORT_VERSION=//p' packaging/setup.sh)"
+	$(STAGE) "bench: feature ceiling" $(DEPS)/venv-exp/bin/python benches/feature_ceiling.py \
+	  --kit $(KIT) --onnx $(BASE)/i3d_k400_rgb.onnx --cache $(DEPS)/feature-ceiling
 
 clean-deps:
 	rm -rf $(DEPS) $(PACK)
