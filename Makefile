@@ -78,6 +78,7 @@ demo: build models $(DEMO_CLIP)
 # uses models/i3d-k400 unless it is set.
 test: export VIGIL_TEST_PACK = $(CURDIR)/$(TEST_PACK)
 test: $(SETUP) $(TEST_PACK)/manifest.json
+	$(STAGE) "test: library without the gui feature" $(CARGO) check --locked --lib --no-default-features
 	$(STAGE) "test: build" $(CARGO) test --release --locked --no-run
 	$(STAGE) "test: run" $(CARGO) test --release --locked --no-fail-fast
 

@@ -15,7 +15,6 @@ pub mod kit;
 pub mod mil;
 pub mod model;
 pub mod pipeline;
-pub mod plot;
 pub mod video;
 
 /// The version recorded in every output, so that a result can be traced to the build that made it.

@@ -264,7 +264,7 @@ fn score(args: &ScoreArgs) -> u8 {
     if let Some(out) = &args.output {
         let mut text = docs.join("\n");
         text.push('\n');
-        if let Err(e) = vigil::case::write_atomic(out, text.as_bytes())
+        if let Err(e) = vigil::base::write_atomic(out, text.as_bytes())
             .with_context(|| format!("cannot write {}", out.display()))
         {
             eprintln!("vigil: error: {e:#}");
@@ -437,7 +437,7 @@ fn export(args: &ExportArgs) -> u8 {
         |s| s.to_string_lossy().into_owned(),
     );
     let out_dir = args.output.clone().unwrap_or_else(|| {
-        let stamp: String = vigil::case::now_utc()
+        let stamp: String = vigil::base::now_utc()
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
             .collect();
@@ -513,8 +513,8 @@ fn export(args: &ExportArgs) -> u8 {
                         c.file,
                         c.shown.first_frame,
                         c.shown.last_frame,
-                        vigil::pipeline::format_hms(c.shown.from_s),
-                        vigil::pipeline::format_hms(c.shown.to_s),
+                        vigil::base::format_hms(c.shown.from_s),
+                        vigil::base::format_hms(c.shown.to_s),
                         c.method,
                         c.container_note
                     );
@@ -642,11 +642,11 @@ fn eval(args: &EvalArgs) -> u8 {
         if let Some(out) = &args.roc_png {
             let png =
                 eval::roc_png(&r.roc, r.auc, "Frame-level ROC").map_err(anyhow::Error::msg)?;
-            vigil::case::write_atomic(out, &png)
+            vigil::base::write_atomic(out, &png)
                 .with_context(|| format!("cannot write {}", out.display()))?;
         }
         if let Some(out) = &args.roc_csv {
-            vigil::case::write_atomic(out, eval::roc_csv(&r.roc).as_bytes())
+            vigil::base::write_atomic(out, eval::roc_csv(&r.roc).as_bytes())
                 .with_context(|| format!("cannot write {}", out.display()))?;
         }
         Ok(r)

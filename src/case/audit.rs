@@ -43,7 +43,7 @@ impl AuditEvent {
     /// An event happening now.
     pub fn now(action: AuditAction, details: serde_json::Value) -> Self {
         Self {
-            utc: super::now_utc(),
+            utc: crate::base::now_utc(),
             tool_version: crate::TOOL_VERSION.to_string(),
             action,
             details,

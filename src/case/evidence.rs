@@ -8,8 +8,8 @@
 //! two hashes agree.
 
 use super::report::{ClipPictures, report_html, score_plot_png};
-use super::{now_utc, sha256_file, write_atomic};
-use crate::plot::png_from_rgb;
+use crate::base::plot::png_from_rgb;
+use crate::base::{now_utc, sha256_file, write_atomic};
 use crate::video::{
     CopyOptions, IndexedVideo, VideoError, copy_refused, export_exact, export_reencode,
     export_stream_copy,
@@ -315,7 +315,7 @@ fn unique_dir(wanted: &Path) -> PathBuf {
 
 /// `12:03:04.500` → `12-03-04.500`, for file names.
 fn name_time(t: f64) -> String {
-    crate::pipeline::format_hms(t).replace(':', "-")
+    crate::base::format_hms(t).replace(':', "-")
 }
 
 /// UTC wall-clock of source time `t`, from a container `creation_time`.

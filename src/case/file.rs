@@ -2,7 +2,7 @@
 //! marks, the threshold and span settings, and where the analyst was. Saved atomically as
 //! pretty JSON so that it can be read, diffed and archived with the evidence.
 
-use super::write_atomic;
+use crate::base::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,8 @@
 //! the manifest says in JSON.
 
 use super::evidence::{ClipRecord, ExportManifest};
-use crate::pipeline::format_hms;
-use crate::plot::{png_from_rgb, register_font};
+use crate::base::format_hms;
+use crate::base::plot::{png_from_rgb, register_font};
 use base64::Engine as _;
 use plotters::prelude::*;
 

@@ -53,7 +53,7 @@ impl Settings {
             std::fs::create_dir_all(d)?;
         }
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        super::write_atomic(&p, &json)
+        crate::base::write_atomic(&p, &json)
     }
 }
 

@@ -1,7 +1,8 @@
 //! `vigil verify`: re-hash an export folder against its `SHA256SUMS`, or a case's originals
 //! against the SHA-256 recorded in the case, and report every problem.
 
-use super::{Case, sha256_file};
+use super::Case;
+use crate::base::sha256_file;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -313,7 +314,7 @@ mod tests {
 
     /// A folder like an export's: one clip, a manifest that records it, sums over both.
     fn folder(p: &Path, clip: &[u8]) -> String {
-        let h = super::super::sha256_bytes(clip);
+        let h = crate::base::sha256_bytes(clip);
         std::fs::write(p.join("a.mp4"), clip).unwrap();
         let m = format!(
             r#"{{"clips":[{{"file":"a.mp4","sha256":"{h}","bytes":{}}}]}}"#,
@@ -324,8 +325,8 @@ mod tests {
         let sums = |m: &str, h: &str| {
             format!(
                 "{h}  a.mp4\n{}  manifest.json\n{}  report.html\n",
-                super::super::sha256_bytes(m.as_bytes()),
-                super::super::sha256_bytes(format!("<code>{h}</code>").as_bytes())
+                crate::base::sha256_bytes(m.as_bytes()),
+                crate::base::sha256_bytes(format!("<code>{h}</code>").as_bytes())
             )
         };
         std::fs::write(p.join("SHA256SUMS"), sums(&m, &h)).unwrap();
@@ -354,7 +355,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path();
         let old = folder(p, b"clip");
-        let new = super::super::sha256_bytes(b"clap");
+        let new = crate::base::sha256_bytes(b"clap");
         std::fs::write(p.join("a.mp4"), b"clap").unwrap();
         let sums = std::fs::read_to_string(p.join("SHA256SUMS")).unwrap();
         std::fs::write(p.join("SHA256SUMS"), sums.replace(&old, &new)).unwrap();
@@ -385,7 +386,7 @@ mod tests {
         let old_line = sums.lines().find(|l| l.ends_with("report.html")).unwrap();
         let new_line = format!(
             "{}  report.html",
-            super::super::sha256_bytes(report.as_bytes())
+            crate::base::sha256_bytes(report.as_bytes())
         );
         std::fs::write(p.join("SHA256SUMS"), sums.replace(old_line, &new_line)).unwrap();
         let r = verify_export_dir(p);

@@ -392,7 +392,7 @@ pub fn roc_csv(roc: &Roc) -> String {
 /// The ROC curve as a PNG, with the chance diagonal and the AUC in the title.
 pub fn roc_png(roc: &Roc, auc: Option<f64>, title: &str) -> Result<Vec<u8>, String> {
     use plotters::prelude::*;
-    crate::plot::register_font();
+    crate::base::plot::register_font();
     let (w, h) = (560u32, 520u32);
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
@@ -429,7 +429,7 @@ pub fn roc_png(roc: &Roc, auc: Option<f64>, title: &str) -> Result<Vec<u8>, Stri
             .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
-    crate::plot::png_from_rgb(w, h, &buf)
+    crate::base::plot::png_from_rgb(w, h, &buf)
 }
 
 #[cfg(test)]

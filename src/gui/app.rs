@@ -6,9 +6,10 @@ use super::panels;
 use super::player::{Player, SPEEDS};
 use super::recent::RecentFiles;
 use super::timeline::{TimelineAction, TimelineInput, TimelineView, timeline_ui};
+use crate::base::now_utc;
 use crate::case::audit::{self, AuditAction, AuditEvent};
 use crate::case::{
-    Case, ExportJob, Mark, MarkKind, ScoresContext, Settings, SpanRequest, VerifyReport, now_utc,
+    Case, ExportJob, Mark, MarkKind, ScoresContext, Settings, SpanRequest, VerifyReport,
 };
 use crate::model::Pack;
 use crate::pipeline::{
@@ -819,7 +820,7 @@ impl VigilApp {
             Command::ExportAnnotationsDialog => self.dialogs.export_annotations(),
             Command::ExportAnnotationsTo(p) => {
                 let text = self.case.ucf_annotations();
-                if let Err(e) = crate::case::write_atomic(&p, text.as_bytes()) {
+                if let Err(e) = crate::base::write_atomic(&p, text.as_bytes()) {
                     self.error(format!("cannot write {}: {e}", p.display()));
                 }
             }
@@ -1570,8 +1571,8 @@ impl VigilApp {
                         .collect();
                     let mut text = format!(
                         "{} – {}\nscore {:.2}\nKinetics hints (not findings): {}",
-                        crate::pipeline::format_hms(clip.start_s),
-                        crate::pipeline::format_hms(clip.end_s),
+                        crate::base::format_hms(clip.start_s),
+                        crate::base::format_hms(clip.end_s),
                         clip.score,
                         hints.join(", ")
                     );

@@ -3,8 +3,8 @@
 
 use super::app::{Command, FileStatus, FileView, VigilApp};
 use super::player::SPEEDS;
+use crate::base::format_hms;
 use crate::case::MarkKind;
-use crate::pipeline::format_hms;
 
 /// Keyboard shortcuts, as the help overlay lists them.
 pub const SHORTCUTS: &[(&str, &str)] = &[

@@ -2,7 +2,7 @@
 //! picture as an egui texture. Decoding never happens here; this only asks for frames and shows
 //! the newest answer.
 
-use crate::pipeline::format_hms;
+use crate::base::format_hms;
 use crate::video::{PreviewEvent, PreviewInfo, PreviewWorker};
 use std::path::Path;
 use std::sync::Arc;

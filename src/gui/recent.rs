@@ -42,7 +42,7 @@ impl RecentFiles {
                 .and_then(|()| {
                     serde_json::to_vec_pretty(&self.entries).map_err(std::io::Error::other)
                 })
-                .and_then(|json| crate::case::write_atomic(file, &json));
+                .and_then(|json| crate::base::write_atomic(file, &json));
             if let Err(e) = saved {
                 tracing::warn!("cannot save the recent-files list {}: {e}", file.display());
             }

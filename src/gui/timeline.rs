@@ -5,7 +5,7 @@
 //! pixel column (the min and max of the clips in it), so 24 hours of scores (162 000 clips)
 //! draw as fast as a minute.
 
-use crate::pipeline::format_hms;
+use crate::base::format_hms;
 use egui_plot::{FilledArea, HLine, Line, Plot, PlotBounds, PlotPoints, Polygon, VLine};
 
 /// The visible time range and its limits.

@@ -259,7 +259,7 @@ fn render(
     let final_path = out.join(&rel);
     let tmp = temp_name(&final_path);
     let written = (|| {
-        let mut writer = super::encode::Mp4Writer::create(&tmp, cfg.width, cfg.height, cfg.fps)?;
+        let mut writer = crate::video::Mp4Writer::create(&tmp, cfg.width, cfg.height, cfg.fps)?;
         let mut canvas = super::draw::Canvas::new(cfg.width as usize, cfg.height as usize);
         for f in 0..frames {
             scene.render_next(&mut canvas);
@@ -282,7 +282,7 @@ fn render(
         Err(e) => {
             // The half-written file is of no use; failing to remove it changes nothing.
             std::fs::remove_file(&tmp).ok();
-            return Err(e);
+            return Err(e.into());
         }
     };
     std::fs::rename(&tmp, &final_path).map_err(io_err(&final_path))?;

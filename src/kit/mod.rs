@@ -25,7 +25,6 @@ mod camera;
 mod crash;
 mod crowd;
 mod draw;
-mod encode;
 mod incident;
 mod layout;
 mod long;
@@ -180,6 +179,20 @@ pub enum KitError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl From<crate::video::VideoError> for KitError {
+    /// The kit's video writer (in `video`, which owns FFmpeg) fails with `Encode`; its message
+    /// stays the one the kit always printed.
+    fn from(e: crate::video::VideoError) -> Self {
+        match e {
+            crate::video::VideoError::Encode { path, reason } => KitError::Encode { path, reason },
+            other => KitError::Encode {
+                path: PathBuf::new(),
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
 /// Incident classes (and the normal class).
@@ -432,7 +445,7 @@ fn make_video(cfg: &KitConfig, out: &Path, p: &Planned) -> Result<KitVideo, KitE
     let final_path = out.join(&rel);
     let tmp = temp_name(&final_path);
     let written = (|| {
-        let mut writer = encode::Mp4Writer::create(&tmp, cfg.width, cfg.height, cfg.fps)?;
+        let mut writer = crate::video::Mp4Writer::create(&tmp, cfg.width, cfg.height, cfg.fps)?;
         let mut canvas = draw::Canvas::new(cfg.width as usize, cfg.height as usize);
         for _ in 0..frames {
             scene.render_next(&mut canvas);
@@ -445,7 +458,7 @@ fn make_video(cfg: &KitConfig, out: &Path, p: &Planned) -> Result<KitVideo, KitE
         Err(e) => {
             // The half-written file is of no use; failing to remove it changes nothing.
             std::fs::remove_file(&tmp).ok();
-            return Err(e);
+            return Err(e.into());
         }
     };
     if written != frames {

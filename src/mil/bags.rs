@@ -210,7 +210,7 @@ pub fn write_npy_clips(path: &Path, clips: &[f32], dim: usize) -> Result<(), Mil
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    crate::case::write_atomic(path, &buf).map_err(|e| MilError::Io {
+    crate::base::write_atomic(path, &buf).map_err(|e| MilError::Io {
         path: path.to_path_buf(),
         error: e,
     })

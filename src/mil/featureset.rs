@@ -145,7 +145,7 @@ impl FeatureSet {
                 path: path.clone(),
                 error,
             })?;
-            let got = crate::case::sha256_bytes(&bytes);
+            let got = crate::base::sha256_bytes(&bytes);
             if got != e.bag_sha256 {
                 return Err(MilError::Features {
                     path,
@@ -210,7 +210,7 @@ impl FeatureSet {
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
             let (label, class) = label_from_path(&file_name);
-            let bag_sha256 = crate::case::sha256_bytes(&bytes);
+            let bag_sha256 = crate::base::sha256_bytes(&bytes);
             bags.push(LoadedBag {
                 entry: FeatureEntry {
                     name,
@@ -360,7 +360,7 @@ pub fn extract_set(
         let bag = super::bags::bag_from_clips(&got.features, dim)?;
         let bag_file = format!("{name}.txt");
         let text = super::bags::bag_to_text(&bag);
-        crate::case::write_atomic(&out.join(&bag_file), text.as_bytes())
+        crate::base::write_atomic(&out.join(&bag_file), text.as_bytes())
             .map_err(io(&out.join(&bag_file)))?;
         let clips_file = format!("clips/{name}.npy");
         super::bags::write_npy_clips(&out.join(&clips_file), &got.features, dim)?;
@@ -377,7 +377,7 @@ pub fn extract_set(
             label: v.label,
             class: v.class.clone(),
             bag: bag_file,
-            bag_sha256: crate::case::sha256_bytes(text.as_bytes()),
+            bag_sha256: crate::base::sha256_bytes(text.as_bytes()),
             clips_file: Some(clips_file),
             clips: spans.len(),
             frames: Some(got.record.frames),
@@ -397,7 +397,7 @@ pub fn extract_set(
         vigil_version: crate::TOOL_VERSION.into(),
     };
     let json = serde_json::to_vec_pretty(&index).map_err(|e| MilError::Head(e.to_string()))?;
-    crate::case::write_atomic(&out.join(INDEX), &json).map_err(io(&out.join(INDEX)))?;
+    crate::base::write_atomic(&out.join(INDEX), &json).map_err(io(&out.join(INDEX)))?;
     Ok(index)
 }
 

@@ -178,10 +178,10 @@ pub fn assemble_pack(
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(serde_json::Value::Null);
     if head_dir != out {
-        crate::case::write_atomic(&out.join(HEAD_FILE), &bytes)
+        crate::base::write_atomic(&out.join(HEAD_FILE), &bytes)
             .map_err(io(&out.join(HEAD_FILE)))?;
         if let Ok(t) = std::fs::read(head_dir.join(TRAINING_FILE)) {
-            crate::case::write_atomic(&out.join(TRAINING_FILE), &t)
+            crate::base::write_atomic(&out.join(TRAINING_FILE), &t)
                 .map_err(io(&out.join(TRAINING_FILE)))?;
         }
     }
@@ -202,7 +202,7 @@ pub fn assemble_pack(
     }
     let mil = ScorerSpec::MilHead(MilHeadParams {
         file: HEAD_FILE.into(),
-        sha256: crate::case::sha256_bytes(&bytes),
+        sha256: crate::base::sha256_bytes(&bytes),
         input_dim: dim,
         training: summary_of(&training),
     });
@@ -227,7 +227,7 @@ pub fn assemble_pack(
     }
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| MilError::Head(e.to_string()))?;
     let mpath = out.join("manifest.json");
-    crate::case::write_atomic(&mpath, &json).map_err(io(&mpath))?;
+    crate::base::write_atomic(&mpath, &json).map_err(io(&mpath))?;
     Ok(manifest)
 }
 

@@ -15,7 +15,7 @@ use super::featureset::FeatureSet;
 use super::head::MilHead;
 use super::onnx::{HEAD_FILE, TRAINING_FILE, head_to_onnx};
 use super::train::{TrainConfig, TrainOutcome, ValidationPoint};
-use crate::case::{sha256_bytes, write_atomic};
+use crate::base::{sha256_bytes, write_atomic};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -183,7 +183,7 @@ pub fn figure8_png(
     truth: Option<&[bool]>,
 ) -> Result<Vec<u8>, String> {
     use plotters::prelude::*;
-    crate::plot::register_font();
+    crate::base::plot::register_font();
     let (w, h) = (760u32, 420u32);
     let mut buf = vec![255u8; (w * h * 3) as usize];
     let picks: Vec<usize> = if track.len() <= 5 {
@@ -255,5 +255,5 @@ pub fn figure8_png(
             .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
-    crate::plot::png_from_rgb(w, h, &buf)
+    crate::base::plot::png_from_rgb(w, h, &buf)
 }

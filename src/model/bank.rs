@@ -159,18 +159,18 @@ pub fn install(
         reason,
     };
     let bytes = bank_bytes(rows).map_err(|r| bad(dir, r))?;
-    let sha = crate::case::sha256_bytes(&bytes);
+    let sha = crate::base::sha256_bytes(&bytes);
     spec.file = format!("{BANK_FILE}-{}.npy", &sha[..16]);
     spec.sha256 = sha;
     spec.check().map_err(|r| bad(dir, r))?;
     let file = dir.join(&spec.file);
-    crate::case::write_atomic(&file, &bytes).map_err(|e| bad(&file, e.to_string()))?;
+    crate::base::write_atomic(&file, &bytes).map_err(|e| bad(&file, e.to_string()))?;
     let old = manifest.normal_bank.as_ref().map(|b| b.file.clone());
     let mut m = manifest.clone();
     m.normal_bank = Some(spec.clone());
     let json = serde_json::to_vec_pretty(&m).map_err(|e| bad(dir, e.to_string()))?;
     let mpath = dir.join("manifest.json");
-    crate::case::write_atomic(&mpath, &json).map_err(|e| bad(&mpath, e.to_string()))?;
+    crate::base::write_atomic(&mpath, &json).map_err(|e| bad(&mpath, e.to_string()))?;
     if let Some(old) = old.filter(|o| *o != spec.file) {
         let _ = std::fs::remove_file(dir.join(old));
     }

@@ -1,7 +1,7 @@
 use super::ModelError;
 use super::bank::BankSpec;
-use crate::case::{sha256_bytes, sha256_file};
-use crate::video::ResizeRule;
+use crate::base::clip::ResizeRule;
+use crate::base::{sha256_bytes, sha256_file};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

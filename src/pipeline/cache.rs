@@ -10,7 +10,7 @@
 //! that fails is deleted (the cache is ours to repair; a read-only view only skips it), its
 //! clips are computed again, and the run says so in its warnings ([`FeatureCache::take_rejected`]).
 
-use crate::case::{write_atomic, write_atomic_with};
+use crate::base::{write_atomic, write_atomic_with};
 use crate::model::ClipOutput;
 use crate::video::ClipSpan;
 use serde::{Deserialize, Serialize};

@@ -47,7 +47,7 @@ use super::run::{
     open_cache, open_sessions, run_threads,
 };
 use crate::base::float::flush_denormals;
-use crate::case::sha256_file;
+use crate::base::sha256_file;
 use crate::model::{
     Bank, ExecutionProvider, Extractor, ExtractorSpec, FusedParams, HeadSession, NoveltyParams,
     Pack, l2_normalise_rows,
@@ -762,7 +762,7 @@ struct CoarseResult {
 
 #[allow(clippy::too_many_arguments)]
 fn coarse_pass(
-    input: ffmpeg_next::format::context::Input,
+    input: crate::video::Source,
     info: &VideoInfo,
     pack: &Pack,
     spec: &ExtractorSpec,
@@ -880,7 +880,7 @@ struct RefineResult {
 
 #[allow(clippy::too_many_arguments)]
 fn refine_pass(
-    input: ffmpeg_next::format::context::Input,
+    input: crate::video::Source,
     info: &VideoInfo,
     pack: &Pack,
     cache: &FeatureCache,

@@ -27,7 +27,7 @@ pub use gate::{GRID as GATE_GRID, GateParams};
 pub use novelty::{InMemory, NoveltyOutcome, RowSource, novelty_scores};
 pub use report::{
     Action, CacheSummary, CascadeSummary, ClipScore, ModelSummary, Pass, Peak, ScoreReport,
-    ScorerSummary, Timing, VideoSummary, format_hms, peak_rss_mib,
+    ScorerSummary, Timing, VideoSummary, peak_rss_mib,
 };
 pub use run::{
     ClipFeatures, OTHER_STREAMS_WARNING, Progress, Provisional, ScoreOptions,

@@ -1,5 +1,6 @@
 //! The result of scoring one video: what `vigil score --json` prints, one document per file.
 
+use crate::base::format_hms;
 use serde::{Deserialize, Serialize};
 
 /// Everything known about one scored video.
@@ -264,15 +265,6 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// `hh:mm:ss.mmm` for a time in seconds, as reviewers read timestamps.
-pub fn format_hms(seconds: f64) -> String {
-    let ms_total = (seconds.max(0.0) * 1000.0).round() as u64;
-    let (h, rest) = (ms_total / 3_600_000, ms_total % 3_600_000);
-    let (m, rest) = (rest / 60_000, rest % 60_000);
-    let (s, ms) = (rest / 1000, rest % 1000);
-    format!("{h:02}:{m:02}:{s:02}.{ms:03}")
-}
-
 impl ScoreReport {
     /// The readable summary `vigil score` prints: the footage, what ran, warnings, and the top
     /// `top` flagged spans (or, when nothing was flagged, the highest-scoring moments).
@@ -378,17 +370,5 @@ impl ScoreReport {
             let _ = writeln!(out, "       … {} more (see --json)", list.len() - top);
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hms_rounds_to_milliseconds() {
-        assert_eq!(format_hms(0.0), "00:00:00.000");
-        assert_eq!(format_hms(3725.4567), "01:02:05.457");
-        assert_eq!(format_hms(-1.0), "00:00:00.000");
     }
 }

@@ -24,7 +24,7 @@ use super::report::{
     ScorerSummary, Timing, VideoSummary,
 };
 use super::scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
-use crate::case::sha256_file;
+use crate::base::sha256_file;
 use crate::model::{
     Bank, ClipOutput, Device, ExecutionProvider, Extractor, HeadSession, InputContract, Pack,
     ScorerSpec, TOP_K, l2_normalise_rows,
@@ -34,7 +34,6 @@ use crate::video::{
     open_video_with,
 };
 use crossbeam_channel::{Receiver, Sender, bounded};
-use ffmpeg_next as ff;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -1159,7 +1158,7 @@ pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> Com
         warnings.push(format!(
             "timestamps went backwards for {} frames (first after {}): the container is damaged or was edited; those frames were held at the latest time",
             stats.ts_backwards,
-            super::format_hms(stats.first_backwards_s.unwrap_or(0.0))
+            crate::base::format_hms(stats.first_backwards_s.unwrap_or(0.0))
         ));
     }
     if stats.ts_implausible > 0 {
@@ -1203,8 +1202,8 @@ pub(super) fn completion_record(info: &VideoInfo, summary: DecodeSummary) -> Com
 fn span_words(from_s: f64, to_s: f64) -> String {
     format!(
         "at {}–{}",
-        super::format_hms(from_s),
-        super::format_hms(to_s)
+        crate::base::format_hms(from_s),
+        crate::base::format_hms(to_s)
     )
 }
 
@@ -1212,7 +1211,7 @@ fn span_words(from_s: f64, to_s: f64) -> String {
 /// not already in `outputs` go to `cache`, and `outputs` indexes them.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run_threads(
-    input: ff::format::context::Input,
+    input: crate::video::Source,
     info: &VideoInfo,
     contract: &InputContract,
     extractors: Vec<Extractor>,
@@ -1321,7 +1320,7 @@ pub(super) fn run_threads(
 
 /// The decode thread: clips of the file → batches of uncached clips.
 fn decode_loop(
-    input: ff::format::context::Input,
+    input: crate::video::Source,
     info: &VideoInfo,
     contract: &InputContract,
     plan: &DecodePlan<'_>,

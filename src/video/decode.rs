@@ -146,10 +146,8 @@ pub struct FrameDecoder {
 
 impl FrameDecoder {
     /// Sets up a frame-threaded decoder for the stream described by `info`.
-    pub fn new(
-        mut input: ff::format::context::Input,
-        info: &VideoInfo,
-    ) -> Result<Self, VideoError> {
+    pub fn new(source: super::Source, info: &VideoInfo) -> Result<Self, VideoError> {
+        let mut input = source.input;
         let path = info.path.clone();
         let tag = LogTag::new();
         tag.attach_input(&mut input);
@@ -283,7 +281,7 @@ impl FrameDecoder {
             stream: Some(self.stream_index),
             ..self.opened_with
         };
-        let (mut input, info) = super::open_video_with(&self.path, &opts)?;
+        let (super::Source { mut input }, info) = super::open_video_with(&self.path, &opts)?;
         self.tag.attach_input(&mut input);
         self.watchdog = info.watchdog.clone();
         if info.stream_index != self.stream_index {

@@ -12,7 +12,7 @@
 //! to its final, unused name last: a killed or failed export never looks complete.
 
 use super::frames::{FrameTable, IndexedVideo, PacketClock};
-use super::{VideoError, ffi, reopen};
+use super::{Source, VideoError, ffi, reopen};
 use ffmpeg_next as ff;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -368,7 +368,7 @@ fn seek_to_keyframe(
 /// (for demuxers that cannot seek).
 fn keyframe_by_scan(src: &Path, info: &super::VideoInfo, from_pts: i64) -> Result<i64, VideoError> {
     let video = info.stream_index;
-    let (mut input, _) = reopen(info)?;
+    let (Source { mut input }, _) = reopen(info)?;
     let mut found = None;
     let mut clock = PacketClock::new(info);
     loop {
@@ -405,7 +405,7 @@ fn copy_packets(
     (from_pts, to_pts): (i64, i64),
     opts: &CopyOptions,
 ) -> Result<Copied, VideoError> {
-    let (mut input, _) = reopen(info)?;
+    let (Source { mut input }, _) = reopen(info)?;
     let write_err = |e: ff::Error| VideoError::Decode {
         path: tmp.to_path_buf(),
         reason: format!("cannot write the clip: {e}"),
@@ -422,7 +422,7 @@ fn copy_packets(
             Some(k) => (k, false),
             None => {
                 let k = keyframe_by_scan(src, info, from_pts)?;
-                input = reopen(info)?.0;
+                input = reopen(info)?.0.input;
                 (k, true)
             }
         };

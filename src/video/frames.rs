@@ -29,8 +29,8 @@ impl IndexedVideo {
 
     /// [`IndexedVideo::open`] for a chosen stream or a given frame rate ([`OpenOptions`]).
     pub fn open_with(path: &Path, opts: &OpenOptions) -> Result<Self, VideoError> {
-        let (input, info) = open_video_with(path, opts)?;
-        let table = FrameTable::from_input(input, &info, path)?;
+        let (source, info) = open_video_with(path, opts)?;
+        let table = FrameTable::from_input(source.input, &info, path)?;
         Ok(Self {
             path: path.to_path_buf(),
             info,

@@ -158,7 +158,7 @@ pub fn probe_file(path: &Path) -> ProbeReport {
         report.container = Some(container_facts(&input));
         report.streams = input.streams().map(|s| stream_facts(&s)).collect();
     }
-    let (mut input, info) = match open_video(path) {
+    let (super::Source { mut input }, info) = match open_video(path) {
         Ok(v) => v,
         Err(e) => {
             report.verdict.refusal = Some(e.to_string());

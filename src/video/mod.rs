@@ -7,6 +7,7 @@
 
 mod clips;
 mod decode;
+mod encode;
 mod export;
 mod ffi;
 mod fflog;
@@ -23,8 +24,10 @@ mod splice;
 mod thumbnail;
 mod watchdog;
 
+pub use crate::base::clip::{ClipSpec, ResizeRule};
 pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
 pub use decode::{DamagedRange, DecodeStats, FrameDecoder, GAP_MIN_S, TimeRange};
+pub use encode::Mp4Writer;
 pub use export::{
     ClipExport, CopyOptions, copy_refused, export_stream_copy, stream_copy_refused, unique_path,
 };
@@ -33,11 +36,12 @@ pub use frames::{FrameTable, IndexedVideo};
 pub use inspect::{ProbeReport, probe_file};
 pub use preview::{PreviewEvent, PreviewFrame, PreviewInfo, PreviewWorker};
 pub use probe::{
-    FrameTiming, OpenOptions, VideoInfo, open_video, open_video_with, reopen, untimed_container,
+    FrameTiming, OpenOptions, Source, VideoInfo, open_video, open_video_with, reopen,
+    untimed_container,
 };
-pub use reader::{ClipReader, ClipSpec, ReadClip};
+pub use reader::{ClipReader, ReadClip};
 pub use reencode::{export_exact, export_reencode};
-pub use scale::{ResizeRule, Scaler};
+pub use scale::Scaler;
 pub use splice::{SpliceOutcome, export_splice};
 pub use thumbnail::{Picture, picture_at, picture_at_with};
 pub use watchdog::Watchdog;
@@ -112,6 +116,10 @@ pub enum VideoError {
     /// The decoder could not be set up, or failed before producing any picture.
     #[error("{path}: cannot decode video: {reason}")]
     Decode { path: PathBuf, reason: String },
+    /// A video could not be written (no encoder, a muxer or write error). The message is the
+    /// reason alone: the writer's caller says what it was writing.
+    #[error("{path}: {reason}")]
+    Encode { path: PathBuf, reason: String },
     /// The file opened but not a single frame could be decoded.
     #[error("{path}: no decodable video frames")]
     NoFrames { path: PathBuf },

@@ -371,14 +371,21 @@ pub(super) fn open_input(
     }
 }
 
+/// An opened file, ready to be read by the decoders and copiers of this module. It wraps
+/// FFmpeg's demuxer so that no module outside `video` ever holds an FFmpeg handle: callers pass
+/// it on to [`super::FrameDecoder::new`] or [`super::ClipReader::new`].
+pub struct Source {
+    pub(super) input: ff::format::context::Input,
+}
+
 /// Opens `path` read-only, checks that it is a real video in an accepted container and codec,
 /// and describes its best video stream. The returned input context is positioned at the start.
-pub fn open_video(path: &Path) -> Result<(ff::format::context::Input, VideoInfo), VideoError> {
+pub fn open_video(path: &Path) -> Result<(Source, VideoInfo), VideoError> {
     open_video_with(path, &OpenOptions::default())
 }
 
 /// Opens the file `info` describes again, the same way (stream, frame rate) as the first time.
-pub fn reopen(info: &VideoInfo) -> Result<(ff::format::context::Input, VideoInfo), VideoError> {
+pub fn reopen(info: &VideoInfo) -> Result<(Source, VideoInfo), VideoError> {
     let opts = OpenOptions {
         stream: Some(info.stream_index),
         ..info.opened_with
@@ -388,10 +395,7 @@ pub fn reopen(info: &VideoInfo) -> Result<(ff::format::context::Input, VideoInfo
 
 /// [`open_video`] with the choices a file can leave open: which of several video streams (a
 /// multi-camera DVR export), and at what rate to time a stream that stores no frame times.
-pub fn open_video_with(
-    path: &Path,
-    opts: &OpenOptions,
-) -> Result<(ff::format::context::Input, VideoInfo), VideoError> {
+pub fn open_video_with(path: &Path, opts: &OpenOptions) -> Result<(Source, VideoInfo), VideoError> {
     let stream = opts.stream;
     if let Some(f) = opts.fps
         && !(f.is_finite() && (0.1..=1000.0).contains(&f))
@@ -634,5 +638,5 @@ pub fn open_video_with(
         watchdog,
         video_streams,
     };
-    Ok((input, info))
+    Ok((Source { input }, info))
 }

@@ -1,26 +1,11 @@
 //! Decoding a file straight into fixed-rate, fixed-size clips of packed RGB.
 
 use super::{
-    ClipAssembler, ClipSpan, DecodeStats, FrameDecoder, ResizeRule, Scaler, SlotClock, SlotEvent,
+    ClipAssembler, ClipSpan, ClipSpec, DecodeStats, FrameDecoder, Scaler, SlotClock, SlotEvent,
     VideoError, VideoInfo,
 };
 use ffmpeg_next as ff;
 use std::collections::VecDeque;
-
-/// What a clip is made of: plain numbers, so that this module needs no model types.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ClipSpec {
-    /// Frames per clip.
-    pub frames: u32,
-    /// Frame rate the footage is resampled to.
-    pub fps: f64,
-    /// Output width in pixels.
-    pub width: u32,
-    /// Output height in pixels.
-    pub height: u32,
-    /// How frames are brought to `width`×`height`.
-    pub resize: ResizeRule,
-}
 
 /// A finished clip: where it lies, and its pixels (`frames` × `height` × `width` × 3 bytes) when
 /// they were asked for.
@@ -54,13 +39,13 @@ pub struct ClipReader {
 impl ClipReader {
     /// Starts reading the opened `input` described by `info`.
     pub fn new(
-        input: ff::format::context::Input,
+        source: super::Source,
         info: &VideoInfo,
         spec: ClipSpec,
     ) -> Result<Self, VideoError> {
         let scaler = Scaler::new(spec.resize, spec.width, spec.height);
         let frame_bytes = scaler.frame_bytes();
-        let decoder = FrameDecoder::new(input, info)?;
+        let decoder = FrameDecoder::new(source, info)?;
         let clock = SlotClock::for_ticks(spec.fps, decoder.seconds_per_tick());
         Ok(Self {
             decoder,

@@ -1,21 +1,5 @@
+use crate::base::clip::ResizeRule;
 use ffmpeg_next as ff;
-use serde::{Deserialize, Serialize};
-
-/// How a frame is brought to the model's input size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "rule", rename_all = "snake_case")]
-pub enum ResizeRule {
-    /// The whole frame is resized to the model size, aspect ratio not kept. Nothing in view is
-    /// cropped away, which matters for a fixed wide camera where an incident can happen at the
-    /// edge of the picture.
-    Stretch,
-    /// The short side is resized to `short_side` (aspect kept), then the centre is cropped: the
-    /// Kinetics evaluation protocol. Loses the sides of a wide view.
-    ShortSideCenterCrop {
-        /// Length of the short side after resizing, in pixels; at least the model size.
-        short_side: u32,
-    },
-}
 
 /// Converts decoded frames of any pixel format and size to packed RGB24 at the model's size.
 ///

@@ -23,7 +23,7 @@
 use super::export::{ClipExport, CopyOptions, asked_frames, frame_end_s, write_then_rename};
 use super::frames::{FrameTable, IndexedVideo, next_packet};
 use super::reencode::{for_each_frame, lossless_x264};
-use super::{VideoError, ffi, reopen};
+use super::{Source, VideoError, ffi, reopen};
 use ffmpeg_next as ff;
 use std::path::Path;
 
@@ -102,7 +102,7 @@ struct GopMap {
 
 fn gop_map(info: &super::VideoInfo, table: &FrameTable) -> Result<GopMap, VideoError> {
     let stream = info.stream_index;
-    let (mut input, _) = reopen(info)?;
+    let (Source { mut input }, _) = reopen(info)?;
     let mut keyframes = Vec::new();
     let mut reordered = false;
     let mut last_pts = i64::MIN;
@@ -223,7 +223,7 @@ pub fn export_splice(
         return Ok(None);
     }
     // The stream's parameters (avcC) come from the container header.
-    let (input, _) = reopen(info)?;
+    let (Source { input }, _) = reopen(info)?;
     let params = input
         .stream(info.stream_index)
         .map(|s| s.parameters())
@@ -357,7 +357,7 @@ fn write_clip(
     }
 
     // The copied rest: packets from keyframe k2 up to the end (decode order is display order).
-    let (mut input, _) = reopen(info)?;
+    let (Source { mut input }, _) = reopen(info)?;
     let k2_pts = table.ticks[k2];
     let stop_pts = table.ticks.get(end).copied().unwrap_or(i64::MAX);
     let sec = f64::from(tb);

@@ -1,3 +1,5 @@
+//! Content hashes: how originals, clips, models and feature files are fingerprinted.
+
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, Read};

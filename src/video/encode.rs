@@ -1,13 +1,13 @@
-//! H.264 in MP4 from RGB24 frames: libx264 (crf 23, preset veryfast, a keyframe every 2 s),
+//! H.264 in MP4 from RGB24 frames (the benchmark kit's videos): libx264 (crf 23, preset veryfast, a keyframe every 2 s),
 //! YUV 4:2:0 by swscale, BT.601 limited range tagged so players convert the colours back as they
 //! were drawn. Same frames, same bytes: one encoder thread, MB-tree off, zeroed frame buffers.
 
-use super::KitError;
+use super::VideoError;
 use ffmpeg_next as ff;
 use std::path::{Path, PathBuf};
 
 /// An open MP4 file taking frames one by one.
-pub(super) struct Mp4Writer {
+pub struct Mp4Writer {
     octx: ff::format::context::Output,
     enc: ff::encoder::Video,
     scaler: ff::software::scaling::Context,
@@ -25,13 +25,13 @@ pub(super) struct Mp4Writer {
 
 impl Mp4Writer {
     /// Creates `path` (an MP4 whatever its extension) for `w`×`h` frames at `fps`.
-    pub fn create(path: &Path, w: u32, h: u32, fps: u32) -> Result<Self, KitError> {
-        let fail = |what: &str, e: ff::Error| KitError::Encode {
+    pub fn create(path: &Path, w: u32, h: u32, fps: u32) -> Result<Self, VideoError> {
+        let fail = |what: &str, e: ff::Error| VideoError::Encode {
             path: path.to_path_buf(),
             reason: format!("{what}: {e}"),
         };
         ff::init().map_err(|e| fail("init", e))?;
-        let codec = ff::encoder::find_by_name("libx264").ok_or_else(|| KitError::Encode {
+        let codec = ff::encoder::find_by_name("libx264").ok_or_else(|| VideoError::Encode {
             path: path.to_path_buf(),
             reason: "this FFmpeg has no libx264 encoder".into(),
         })?;
@@ -102,18 +102,18 @@ impl Mp4Writer {
         })
     }
 
-    fn fail(&self, what: &str, e: ff::Error) -> KitError {
-        KitError::Encode {
+    fn fail(&self, what: &str, e: ff::Error) -> VideoError {
+        VideoError::Encode {
             path: self.path.clone(),
             reason: format!("{what}: {e}"),
         }
     }
 
     /// Encodes one frame of tightly packed RGB24 rows.
-    pub fn push(&mut self, rgb: &[u8]) -> Result<(), KitError> {
+    pub fn push(&mut self, rgb: &[u8]) -> Result<(), VideoError> {
         let row = self.w * 3;
         if rgb.len() != row * self.h {
-            return Err(KitError::Encode {
+            return Err(VideoError::Encode {
                 path: self.path.clone(),
                 reason: format!("frame of {} bytes, expected {}", rgb.len(), row * self.h),
             });
@@ -138,7 +138,7 @@ impl Mp4Writer {
     }
 
     /// Writes out whatever packets the encoder has ready.
-    fn drain(&mut self) -> Result<(), KitError> {
+    fn drain(&mut self) -> Result<(), VideoError> {
         loop {
             match self.enc.receive_packet(&mut self.packet) {
                 Ok(()) => {
@@ -150,7 +150,7 @@ impl Mp4Writer {
                     self.packet.set_stream(0);
                     self.packet.rescale_ts(self.tb, self.ost_tb);
                     self.packet.write_interleaved(&mut self.octx).map_err(|e| {
-                        KitError::Encode {
+                        VideoError::Encode {
                             path: self.path.clone(),
                             reason: format!("write: {e}"),
                         }
@@ -167,7 +167,7 @@ impl Mp4Writer {
     }
 
     /// Flushes the encoder, finishes the file, and returns the number of frames written.
-    pub fn finish(mut self) -> Result<u64, KitError> {
+    pub fn finish(mut self) -> Result<u64, VideoError> {
         self.enc.send_eof().map_err(|e| self.fail("encode", e))?;
         self.drain()?;
         self.octx

@@ -1,3 +1,5 @@
+//! Atomic writes: a document on disk is the old one or the whole new one, never half of it.
+
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
