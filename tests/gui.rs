@@ -306,6 +306,44 @@ fn marks_and_exports_work_while_scoring_runs() {
     assert!(h.state().files[0].provisional.is_none());
 }
 
+/// The hash of an original does not depend on the scorer: with no model pack the footage is
+/// still hashed, and can be marked and exported as evidence.
+#[test]
+fn footage_opened_without_a_model_pack_is_hashed_marked_and_exported() {
+    let (clip, _) = fixture();
+    let fresh = tempdir();
+    let no_pack = fresh.path().join("no-pack");
+    std::fs::create_dir_all(&no_pack).unwrap();
+    let mut cfg = config(vec![clip.clone()], None, fresh.path());
+    cfg.model_dir = no_pack;
+    let mut h = harness(cfg);
+    h.step();
+    assert!(
+        h.state().errors.iter().any(|e| e.contains("not scored")),
+        "{:?}",
+        h.state().errors
+    );
+    wait_until(&mut h, "the hash", |a| a.case.files[0].sha256.is_some());
+    assert_eq!(
+        h.state().case.files[0].sha256.as_deref(),
+        Some(sha256(clip).as_str())
+    );
+    assert!(h.state().files[0].report.is_none());
+    wait_until(&mut h, "the frame table", |a| a.player.info.is_some());
+    h.state_mut().push(vigil::gui::Command::Seek(36.0));
+    h.state_mut().run_commands();
+    h.get_by_label("Mark incident").click();
+    h.run_steps(4);
+    h.get_by_label("Save mark").click();
+    h.run_steps(2);
+    assert_eq!(h.state().case.marks.len(), 1);
+    h.get_by_label("Export mark 1").click();
+    let (folder, manifest) = one_clip_export(&mut h);
+    assert_eq!(manifest["source"]["sha256"], sha256(clip));
+    assert!(manifest["model"].is_null(), "{}", manifest["model"]);
+    assert!(vigil::case::verify_export_dir(&folder).passed());
+}
+
 fn a_report_is_missing(app: &VigilApp) -> bool {
     app.files[0].report.is_none()
 }
@@ -479,6 +517,33 @@ fn exports_a_flagged_span_and_verifies_the_case_with_an_audit_trail() {
         vec![Opened, Hashed, Scored, Exported, Verified],
         "{log:#?}"
     );
+
+    // The command line exports the same span into the same case: one export path, so the
+    // audit record is the same but for the folder and the clip's own bytes.
+    let requested = &manifest["clips"][0]["requested"];
+    let o = run(vigil(cache)
+        .args(["export", "--analyst", "Test Analyst", "--from"])
+        .arg(requested["from_s"].to_string())
+        .arg("--to")
+        .arg(requested["to_s"].to_string())
+        .arg("-o")
+        .arg(dir.path().join("cli-export"))
+        .arg("--case")
+        .arg(&case_path)
+        .arg(clip));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = vigil::case::audit::read(&vigil::case::audit::audit_path_for(&case_path)).unwrap();
+    let (app, cli) = (&log[3].details, &log[5].details);
+    assert_eq!(log[5].action, Exported);
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(app), keys(cli));
+    assert_eq!(keys(&app["clips"][0]), keys(&cli["clips"][0]));
+    for k in ["source", "source_sha256"] {
+        assert_eq!(app[k], cli[k], "{k}");
+    }
+    for k in ["from_s", "to_s"] {
+        assert_eq!(app["clips"][0][k], cli["clips"][0][k], "{k}");
+    }
 }
 
 #[test]

@@ -51,6 +51,43 @@ impl AuditEvent {
     }
 }
 
+/// The record of a finished export: the same whoever made it, the command line or the app.
+pub fn exported(out: &crate::case::ExportOutcome) -> AuditEvent {
+    let m = &out.manifest;
+    let clips: Vec<serde_json::Value> = m
+        .clips
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "file": c.file, "sha256": c.sha256,
+                "from_s": c.shown.from_s, "to_s": c.shown.to_s,
+            })
+        })
+        .collect();
+    AuditEvent::now(
+        AuditAction::Exported,
+        serde_json::json!({
+            "source": m.source.path,
+            "source_sha256": m.source.sha256,
+            "folder": out.dir.display().to_string(),
+            "clips": clips,
+        }),
+    )
+}
+
+/// The record of a verification of `target` (an export folder, a case file, or the case's
+/// originals as the app checks them).
+pub fn verified(target: &str, report: &crate::case::VerifyReport) -> AuditEvent {
+    AuditEvent::now(
+        AuditAction::Verified,
+        serde_json::json!({
+            "target": target,
+            "passed": report.passed(),
+            "problems": report.problems,
+        }),
+    )
+}
+
 /// The log file beside a case file: `case.vigil.json` → `case.vigil.json.audit.jsonl`.
 pub fn audit_path_for(case_path: &Path) -> PathBuf {
     let mut name = case_path.as_os_str().to_os_string();

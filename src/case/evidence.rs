@@ -11,8 +11,8 @@ use super::report::{ClipPictures, report_html, score_plot_png};
 use crate::base::plot::png_from_rgb;
 use crate::base::{now_utc, sha256_file, write_atomic};
 use crate::video::{
-    CopyOptions, IndexedVideo, VideoError, copy_refused, export_exact, export_reencode,
-    export_stream_copy,
+    ClipRequest, CopyOptions, IndexedVideo, VideoError, copy_refused, export_exact,
+    export_reencode, export_stream_copy,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -55,7 +55,8 @@ pub struct SpanRequest {
     pub reason: String,
     /// The analyst's note, when the span is a mark.
     pub note: Option<String>,
-    /// Highest score in the span, when scored.
+    /// Highest score in the span, when the caller knows it (a flagged span's own peak). Left
+    /// out, the export reads it off the job's scores ([`ScoresContext::peak_in`]).
     pub peak_score: Option<f32>,
     /// Where that score is.
     pub peak_s: Option<f64>,
@@ -79,6 +80,17 @@ pub struct ScoresContext {
     /// What the scoring decode found in the whole footage (recording gaps, damaged regions);
     /// None when no full decode has finished (provisional scores).
     pub findings: Option<Findings>,
+}
+
+impl ScoresContext {
+    /// The highest-scoring clip that overlaps `[from_s, to_s)`: its score and start.
+    pub fn peak_in(&self, from_s: f64, to_s: f64) -> Option<(f32, f64)> {
+        self.clips
+            .iter()
+            .filter(|c| c.1 > from_s && c.0 < to_s)
+            .max_by(|a, b| a.2.total_cmp(&b.2))
+            .map(|&(start, _, score)| (score, start))
+    }
 }
 
 /// Recording gaps and damaged regions found while decoding, on the footage's time axis.
@@ -440,17 +452,21 @@ fn build(
     for (i, span) in job.spans.iter().enumerate() {
         let to_s = span.to_s.min(duration_s);
         let clip_stem = format!("{stem}_{}_{}", name_time(span.from_s), name_time(to_s));
+        let request = ClipRequest {
+            video,
+            from_s: span.from_s,
+            to_s,
+            out_dir: staging,
+            stem: &clip_stem,
+            opts: &copy,
+        };
         let (c, reencoded) = if job.exact {
-            export_exact(
-                video,
-                span.from_s,
-                to_s,
-                staging,
-                &format!("{clip_stem}_exact"),
-                &copy,
-            )?
+            export_exact(&ClipRequest {
+                stem: &format!("{clip_stem}_exact"),
+                ..request
+            })?
         } else if let Some(why) = copy_refused(video) {
-            let c = export_reencode(video, span.from_s, to_s, staging, &clip_stem, &copy)?;
+            let c = export_reencode(&request)?;
             let all = vec![[c.first_frame, c.last_frame]];
             let c = crate::video::ClipExport {
                 container_note: format!("{why}; {}", c.container_note),
@@ -458,7 +474,7 @@ fn build(
             };
             (c, all)
         } else {
-            let c = export_stream_copy(video, span.from_s, to_s, staging, &clip_stem, &copy)?;
+            let c = export_stream_copy(&request)?;
             (c, Vec::new())
         };
         let file_name = c
@@ -467,7 +483,15 @@ fn build(
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let clip_sha = sha256_file(&c.file).map_err(io(&c.file))?;
         let clip_bytes = std::fs::metadata(&c.file).map_err(io(&c.file))?.len();
-        let at = span.peak_s.unwrap_or(c.start_s).clamp(c.start_s, c.end_s);
+        let (peak_score, peak_s) = match span.peak_score {
+            Some(score) => (Some(score), span.peak_s),
+            None => job
+                .scores
+                .as_ref()
+                .and_then(|s| s.peak_in(span.from_s, span.to_s))
+                .map_or((None, None), |(score, at)| (Some(score), Some(at))),
+        };
+        let at = peak_s.unwrap_or(c.start_s).clamp(c.start_s, c.end_s);
         let thumbnail = crate::video::picture_at_with(&job.source, &job.open, at, 480, 270)
             .ok()
             .and_then(|p| png_from_rgb(p.width, p.height, &p.rgb).ok());
@@ -522,8 +546,8 @@ fn build(
             audio_packets: c.audio_packets,
             streams: c.streams.clone(),
             left_out: c.left_out.clone(),
-            peak_score: span.peak_score,
-            peak_s: span.peak_s,
+            peak_score,
+            peak_s,
         });
     }
 

@@ -51,6 +51,13 @@ pub enum JobResult {
     Exported(Box<Result<crate::case::ExportOutcome, String>>),
     /// A case verification finished.
     Verified(VerifyReport),
+    /// An original was hashed without the scorer (no model pack).
+    Hashed {
+        /// The item.
+        key: ItemKey,
+        /// Its SHA-256, or why it could not be read.
+        sha256: Result<String, String>,
+    },
 }
 
 /// Where a file is in its scoring.
@@ -323,6 +330,8 @@ pub enum Command {
     DismissError(usize),
     /// Show or hide the keyboard help.
     ToggleHelp,
+    /// Close the window with the last verification's result.
+    CloseVerification,
     /// Export flagged span `i` (rank order) of the shown file as evidence.
     ExportPeak(usize),
     /// Export mark `i` of the case as evidence.
@@ -377,6 +386,10 @@ pub struct VigilApp {
     pending_audit: Vec<AuditEvent>,
     jobs_tx: Sender<JobResult>,
     jobs_rx: Receiver<JobResult>,
+    /// Items waiting to be hashed without the scorer, and the one being hashed: one at a time,
+    /// so that a case of many long files does not read them all at once.
+    hash_waiting: Vec<ItemKey>,
+    hashing: Option<ItemKey>,
     autosave_path: Option<PathBuf>,
     settings_persist: bool,
     scoring: Option<ScoringWorker>,
@@ -450,6 +463,8 @@ impl VigilApp {
             pending_audit: Vec::new(),
             jobs_tx,
             jobs_rx,
+            hash_waiting: Vec::new(),
+            hashing: None,
             autosave_path: config.autosave_path.clone(),
             settings_persist: config.settings_persist,
             scoring,
@@ -524,6 +539,9 @@ impl VigilApp {
     fn queue_scoring(&mut self, i: usize) {
         if self.scoring.is_none() {
             self.files[i].status = FileStatus::Failed("no model pack to score with".into());
+            // The scorer hashes what it scores; without one the original is hashed all the
+            // same, so that it can be marked and exported.
+            self.queue_hash(i);
             return;
         }
         self.files[i].status = FileStatus::Queued;
@@ -531,6 +549,56 @@ impl VigilApp {
             self.queue.push(i);
         }
         self.start_next();
+    }
+
+    fn queue_hash(&mut self, i: usize) {
+        let key = self.files[i].key();
+        if self.hashing.as_ref() != Some(&key) && !self.hash_waiting.contains(&key) {
+            self.hash_waiting.push(key);
+        }
+        self.start_hash();
+    }
+
+    /// Hashes the next waiting original on a helper thread (the original is opened read-only).
+    fn start_hash(&mut self) {
+        if self.hashing.is_some() || self.hash_waiting.is_empty() {
+            return;
+        }
+        let key = self.hash_waiting.remove(0);
+        let (tx, wake) = (self.jobs_tx.clone(), Arc::clone(&self.wake));
+        let job_key = key.clone();
+        let spawned = std::thread::Builder::new()
+            .name("vigil-hash".into())
+            .spawn(move || {
+                let sha256 = crate::base::sha256_file(&job_key.0).map_err(|e| e.to_string());
+                if tx
+                    .send(JobResult::Hashed {
+                        key: job_key,
+                        sha256,
+                    })
+                    .is_ok()
+                {
+                    wake();
+                }
+            });
+        match spawned {
+            Ok(_) => self.hashing = Some(key),
+            Err(e) => self.error(format!("cannot start hashing {}: {e}", key.0.display())),
+        }
+    }
+
+    fn hash_finished(&mut self, key: ItemKey, sha256: Result<String, String>) {
+        self.hashing = None;
+        match sha256 {
+            Ok(sha) => {
+                // The item may have left the case (another case was opened meanwhile).
+                if let Some(i) = self.files.iter().position(|f| f.key() == key) {
+                    self.case.files[i].sha256 = Some(sha);
+                }
+            }
+            Err(e) => self.error(format!("{}: cannot hash: {e}", key.0.display())),
+        }
+        self.start_hash();
     }
 
     /// Hands the head of the queue to the scoring thread when it is free and not paused.
@@ -570,6 +638,7 @@ impl VigilApp {
                 // cancelled (what it computed stays cached), as by a pause, so that the
                 // same file in the new case goes first.
                 self.queue.clear();
+                self.hash_waiting.clear();
                 self.pausing = self.scoring_now.clone();
                 if let (Some(_), Some(s)) = (&self.scoring_now, &self.scoring) {
                     s.cancel();
@@ -992,6 +1061,7 @@ impl VigilApp {
                 }
             }
             Command::ToggleHelp => self.show_help = !self.show_help,
+            Command::CloseVerification => self.last_verify = None,
         }
     }
 
@@ -1105,7 +1175,11 @@ impl VigilApp {
 
     /// Records an event in the case's audit log (held in memory until the case has a file).
     fn audit(&mut self, action: AuditAction, details: serde_json::Value) {
-        self.pending_audit.push(AuditEvent::now(action, details));
+        self.record(AuditEvent::now(action, details));
+    }
+
+    fn record(&mut self, event: AuditEvent) {
+        self.pending_audit.push(event);
         self.flush_audit();
     }
 
@@ -1181,14 +1255,6 @@ impl VigilApp {
         if self.selected != Some(fi) {
             self.select(fi, m.start_s);
         }
-        let peak = self.current().and_then(|f| {
-            f.spans
-                .iter()
-                .zip(&f.scores)
-                .filter(|(s, _)| s.end_s > m.start_s && s.start_s < m.end_s)
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map(|(s, &score)| (score, s.start_s))
-        });
         let label = if m.label.is_empty() {
             String::new()
         } else {
@@ -1199,8 +1265,9 @@ impl VigilApp {
             to_s: m.end_s,
             reason: format!("mark: {}{label}, made {}", m.kind.label(), m.created_utc),
             note: (!m.note.is_empty()).then(|| m.note.clone()),
-            peak_score: peak.map(|p| p.0),
-            peak_s: peak.map(|p| p.1),
+            // The export reads the peak off the scores it is given.
+            peak_score: None,
+            peak_s: None,
         };
         self.start_export(vec![span], &format!("mark{}", i + 1));
     }
@@ -1287,13 +1354,14 @@ impl VigilApp {
         }
     }
 
-    /// Drains finished exports and verifications.
+    /// Drains finished exports, verifications and hashes.
     pub fn poll_jobs(&mut self) {
         let results: Vec<JobResult> = self.jobs_rx.try_iter().collect();
         for r in results {
             match r {
                 JobResult::Exported(done) => self.export_finished(*done),
                 JobResult::Verified(report) => self.verify_finished(report),
+                JobResult::Hashed { key, sha256 } => self.hash_finished(key, sha256),
             }
         }
     }
@@ -1314,23 +1382,7 @@ impl VigilApp {
             if m.clips.len() == 1 { "" } else { "s" },
             out.dir.display()
         ));
-        let clips: Vec<serde_json::Value> = m
-            .clips
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "file": c.file, "sha256": c.sha256,
-                    "from_s": c.shown.from_s, "to_s": c.shown.to_s,
-                })
-            })
-            .collect();
-        let details = serde_json::json!({
-            "source": m.source.path,
-            "source_sha256": m.source.sha256,
-            "folder": out.dir.display().to_string(),
-            "clips": clips,
-        });
-        self.audit(AuditAction::Exported, details);
+        self.record(audit::exported(&out));
     }
 
     fn verify_finished(&mut self, report: VerifyReport) {
@@ -1340,14 +1392,7 @@ impl VigilApp {
             report.ok.len(),
             report.problems.len()
         ));
-        self.audit(
-            AuditAction::Verified,
-            serde_json::json!({
-                "target": "case originals",
-                "passed": report.passed(),
-                "problems": report.problems,
-            }),
-        );
+        self.record(audit::verified("case originals", &report));
         self.last_verify = Some(report);
     }
 
@@ -1356,76 +1401,7 @@ impl VigilApp {
         if ctx.egui_wants_keyboard_input() {
             return;
         }
-        use egui::Key;
-        let mut out = Vec::new();
-        ctx.input(|i| {
-            let shift = i.modifiers.shift;
-            let cmd = i.modifiers.command;
-            let pressed = |k: Key| i.key_pressed(k);
-            if pressed(Key::Space) {
-                out.push(Command::TogglePlay);
-            }
-            if pressed(Key::K) {
-                out.push(Command::Pause);
-            }
-            if pressed(Key::ArrowLeft) {
-                out.push(if cmd {
-                    Command::StepSeconds(-10.0)
-                } else if shift {
-                    Command::StepSeconds(-1.0)
-                } else {
-                    Command::StepFrames(-1)
-                });
-            }
-            if pressed(Key::ArrowRight) {
-                out.push(if cmd {
-                    Command::StepSeconds(10.0)
-                } else if shift {
-                    Command::StepSeconds(1.0)
-                } else {
-                    Command::StepFrames(1)
-                });
-            }
-            if pressed(Key::J) {
-                out.push(Command::Slower);
-            }
-            if pressed(Key::L) {
-                out.push(Command::Faster);
-            }
-            if pressed(Key::N) {
-                out.push(Command::NextPeak);
-            }
-            if pressed(Key::P) {
-                out.push(Command::PrevPeak);
-            }
-            if pressed(Key::Home) {
-                out.push(Command::Seek(0.0));
-            }
-            if pressed(Key::End) {
-                out.push(Command::Seek(f64::MAX));
-            }
-            if pressed(Key::Plus) || pressed(Key::Equals) {
-                out.push(Command::ZoomTimeline(0.5));
-            }
-            if pressed(Key::Minus) {
-                out.push(Command::ZoomTimeline(2.0));
-            }
-            if pressed(Key::F1) || pressed(Key::Questionmark) || pressed(Key::H) {
-                out.push(Command::ToggleHelp);
-            }
-            if pressed(Key::M) {
-                out.push(Command::BeginMark(MarkKind::Incident));
-            }
-            if cmd && pressed(Key::S) {
-                out.push(Command::SaveCase);
-            }
-            if cmd && pressed(Key::O) {
-                out.push(Command::OpenFilesDialog);
-            }
-            if pressed(Key::Escape) {
-                out.push(Command::DiscardMark);
-            }
-        });
+        let out = ctx.input(super::keymap::commands);
         self.pending.extend(out);
     }
 
@@ -1486,7 +1462,7 @@ impl VigilApp {
             panels::settings_ui(&ctx, self, &mut commands);
         }
         if self.last_verify.is_some() {
-            panels::verify_ui(&ctx, self);
+            panels::verify_ui(&ctx, self, &mut commands);
         }
         self.pending.extend(commands);
         self.run_commands();

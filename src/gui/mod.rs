@@ -8,6 +8,7 @@
 
 pub mod app;
 mod dialogs;
+pub mod keymap;
 pub mod panels;
 pub mod player;
 pub mod recent;

@@ -6,26 +6,6 @@ use super::player::SPEEDS;
 use crate::base::format_hms;
 use crate::case::MarkKind;
 
-/// Keyboard shortcuts, as the help overlay lists them.
-pub const SHORTCUTS: &[(&str, &str)] = &[
-    ("Space", "play / pause"),
-    ("Left / Right", "one frame back / forward"),
-    ("Shift + Left / Right", "one second back / forward"),
-    ("Ctrl + Left / Right", "ten seconds back / forward"),
-    ("J", "slower (paused: one second back)"),
-    ("K", "pause"),
-    ("L", "play / faster"),
-    ("N / P", "next / previous flagged span"),
-    ("Home / End", "start / end of the footage"),
-    ("+ / -", "zoom the timeline in / out"),
-    ("Wheel, Ctrl + wheel", "pan, zoom the timeline"),
-    ("Click, drag on the timeline", "seek"),
-    ("M", "mark the span at the cursor"),
-    ("Ctrl + O / Ctrl + S", "open footage / save the case"),
-    ("F1, H or ?", "this help"),
-    ("Esc", "close the mark dialog"),
-];
-
 /// A threshold as people write it: two decimals, three when the slider's half-steps need them.
 pub fn threshold_text(t: f32) -> String {
     let hundredths = f64::from(t) * 100.0;
@@ -561,9 +541,9 @@ pub fn help_ui(ctx: &egui::Context, out: &mut Vec<Command>) {
         .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
         .show(ctx, |ui| {
             egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
-                for (k, what) in SHORTCUTS {
-                    ui.strong(*k);
-                    ui.label(*what);
+                for row in super::keymap::KEYMAP {
+                    ui.strong(row.label());
+                    ui.label(row.what);
                     ui.end_row();
                 }
             });
@@ -755,7 +735,7 @@ pub fn settings_ui(ctx: &egui::Context, app: &mut VigilApp, out: &mut Vec<Comman
 }
 
 /// The result of the last case verification.
-pub fn verify_ui(ctx: &egui::Context, app: &mut VigilApp) {
+pub fn verify_ui(ctx: &egui::Context, app: &VigilApp, out: &mut Vec<Command>) {
     let Some(r) = &app.last_verify else { return };
     let mut open = true;
     egui::Window::new("Verification of the case originals")
@@ -776,6 +756,6 @@ pub fn verify_ui(ctx: &egui::Context, app: &mut VigilApp) {
             }
         });
     if !open {
-        app.last_verify = None;
+        out.push(Command::CloseVerification);
     }
 }

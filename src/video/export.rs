@@ -83,15 +83,34 @@ pub struct CopyOptions {
     pub throttle: Duration,
 }
 
+/// What every export entry point is asked: a span of an indexed video, where its clip goes and
+/// how it is written. One type for the four of them (stream copy, splice, re-encode, exact).
+#[derive(Clone, Copy)]
+pub struct ClipRequest<'a> {
+    /// The source, with its frame table.
+    pub video: &'a IndexedVideo,
+    /// Start of the span, seconds.
+    pub from_s: f64,
+    /// End of the span, seconds (exclusive).
+    pub to_s: f64,
+    /// The folder the clip is written into.
+    pub out_dir: &'a Path,
+    /// The clip's file name without extension.
+    pub stem: &'a str,
+    /// Metadata and throttle.
+    pub opts: &'a CopyOptions,
+}
+
 /// Copies `[from_s, to_s)` of `video` into a new file in `out_dir` named after `stem`.
-pub fn export_stream_copy(
-    video: &IndexedVideo,
-    from_s: f64,
-    to_s: f64,
-    out_dir: &Path,
-    stem: &str,
-    opts: &CopyOptions,
-) -> Result<ClipExport, VideoError> {
+pub fn export_stream_copy(req: &ClipRequest<'_>) -> Result<ClipExport, VideoError> {
+    let ClipRequest {
+        video,
+        from_s,
+        to_s,
+        out_dir,
+        stem,
+        opts,
+    } = *req;
     let (src, info, table) = (video.path.as_path(), &video.info, &video.table);
     let tick = table.seconds_per_tick;
     let origin = table.ticks[0];

@@ -29,7 +29,8 @@ pub use clips::{ClipAssembler, ClipSpan, SlotClock, SlotEvent};
 pub use decode::{DamagedRange, DecodeStats, FrameDecoder, GAP_MIN_S, TimeRange};
 pub use encode::Mp4Writer;
 pub use export::{
-    ClipExport, CopyOptions, copy_refused, export_stream_copy, stream_copy_refused, unique_path,
+    ClipExport, ClipRequest, CopyOptions, copy_refused, export_stream_copy, stream_copy_refused,
+    unique_path,
 };
 pub use find::{VIDEO_EXTENSIONS, has_video_extension, videos_in};
 pub use frames::{FrameTable, IndexedVideo};

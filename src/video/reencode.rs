@@ -11,8 +11,10 @@
 //! the rest; this whole-span path serves every other case (B-frames, other codecs, a span inside
 //! one GOP), and the manifest lists the frames re-encoded either way.
 
-use super::export::{ClipExport, CopyOptions, asked_frames, frame_end_s, write_then_rename};
-use super::frames::{FrameTable, IndexedVideo};
+use super::export::{
+    ClipExport, ClipRequest, CopyOptions, asked_frames, frame_end_s, write_then_rename,
+};
+use super::frames::FrameTable;
 use super::{FrameDecoder, VideoError};
 use ffmpeg_next as ff;
 use std::path::Path;
@@ -31,31 +33,25 @@ const X264_LOSSLESS_FORMATS: &[ff::format::Pixel] = &[
 /// Exports `[from_s, to_s)` of `src` frame-exactly, re-encoding as little as this source allows:
 /// the partial GOP at the start for H.264 without B-frames (`splice.rs`), else the whole span.
 /// Returns the clip and the source frame ranges re-encoded (inclusive).
-pub fn export_exact(
-    video: &IndexedVideo,
-    from_s: f64,
-    to_s: f64,
-    out_dir: &Path,
-    stem: &str,
-    opts: &CopyOptions,
-) -> Result<(ClipExport, Vec<[u64; 2]>), VideoError> {
-    if let Some(s) = super::export_splice(video, from_s, to_s, out_dir, stem, opts)? {
+pub fn export_exact(req: &ClipRequest<'_>) -> Result<(ClipExport, Vec<[u64; 2]>), VideoError> {
+    if let Some(s) = super::export_splice(req)? {
         return Ok((s.clip, s.reencoded));
     }
-    let c = export_reencode(video, from_s, to_s, out_dir, stem, opts)?;
+    let c = export_reencode(req)?;
     let all = vec![[c.first_frame, c.last_frame]];
     Ok((c, all))
 }
 
 /// Exports `[from_s, to_s)` of `src` frame-exactly by lossless re-encoding of every frame.
-pub fn export_reencode(
-    video: &IndexedVideo,
-    from_s: f64,
-    to_s: f64,
-    out_dir: &Path,
-    stem: &str,
-    opts: &CopyOptions,
-) -> Result<ClipExport, VideoError> {
+pub fn export_reencode(req: &ClipRequest<'_>) -> Result<ClipExport, VideoError> {
+    let ClipRequest {
+        video,
+        from_s,
+        to_s,
+        out_dir,
+        stem,
+        opts,
+    } = *req;
     let (src, info, table) = (video.path.as_path(), &video.info, &video.table);
     let (first, end) = asked_frames(table, from_s, to_s);
     let start_t = table.time_of(first);

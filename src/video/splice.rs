@@ -20,8 +20,10 @@
 //! the same in every player. For those sources, and for other codecs, `--exact` re-encodes the
 //! whole span (`reencode.rs`).
 
-use super::export::{ClipExport, CopyOptions, asked_frames, frame_end_s, write_then_rename};
-use super::frames::{FrameTable, IndexedVideo, next_packet};
+use super::export::{
+    ClipExport, ClipRequest, CopyOptions, asked_frames, frame_end_s, write_then_rename,
+};
+use super::frames::{FrameTable, next_packet};
 use super::reencode::{for_each_frame, lossless_x264};
 use super::{Source, VideoError, ffi, reopen};
 use ffmpeg_next as ff;
@@ -210,14 +212,15 @@ pub struct SpliceOutcome {
 /// Exports `[from_s, to_s)` of an H.264 `src` frame-exactly, re-encoding only the partial GOP at
 /// the start. Returns None when the source cannot be spliced this way (not H.264, no `avcC`,
 /// B-frames, or the span inside one GOP); the caller then re-encodes the whole span.
-pub fn export_splice(
-    video: &IndexedVideo,
-    from_s: f64,
-    to_s: f64,
-    out_dir: &Path,
-    stem: &str,
-    opts: &CopyOptions,
-) -> Result<Option<SpliceOutcome>, VideoError> {
+pub fn export_splice(req: &ClipRequest<'_>) -> Result<Option<SpliceOutcome>, VideoError> {
+    let ClipRequest {
+        video,
+        from_s,
+        to_s,
+        out_dir,
+        stem,
+        opts,
+    } = *req;
     let (src, info, table) = (video.path.as_path(), &video.info, &video.table);
     if info.codec != "h264" {
         return Ok(None);
