@@ -55,21 +55,15 @@ pub struct FeaturesArgs {
     /// Feature set folder to write.
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
-    /// Model pack whose extractor makes the features (default: the i3d-k400 pack).
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Where to run the network.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub device: DeviceArg,
+    // The model pack, where it runs, and the feature cache.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Clips per inference call.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub batch: Option<u32>,
     /// ONNX Runtime CPU threads.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
-    /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
 }
 
 /// `vigil bank`.
@@ -117,18 +111,12 @@ pub struct BankAddArgs {
     /// videos marked anomalous are left out. A video file is taken as a list of itself.
     #[arg(required = true, value_name = "LIST")]
     pub lists: Vec<PathBuf>,
-    /// Model pack whose bank to extend (default: the i3d-k400 pack).
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Where to run the network.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub device: DeviceArg,
+    // The model pack, where it runs, and the feature cache.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// ONNX Runtime CPU threads.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
-    /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
 }
 
 /// `vigil bank show`.
@@ -432,15 +420,9 @@ pub struct OpenArgs {
     /// Case file to open, and to save to (created on first save if missing).
     #[arg(long, value_name = "CASE")]
     pub case: Option<PathBuf>,
-    /// Model pack folder (default: the i3d-k400 pack built by `make models`).
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Where to run the network.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub device: DeviceArg,
-    /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
+    // The model pack, where it runs, and the feature cache.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Scorer to review with when the pack has several (`novelty`, `mil_head`).
     #[arg(long, value_name = "KIND")]
     pub scorer: Option<String>,
@@ -469,12 +451,9 @@ pub struct ScoreArgs {
     /// the same command again to resume: finished files come from the feature cache).
     #[arg(required = true, value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
-    /// Model pack folder (default: the i3d-k400 pack built by `make models`).
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Where to run the network.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub device: DeviceArg,
+    // The model pack, where it runs, and the feature cache.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Print one JSON document per file (one per line) instead of the summary.
     #[arg(long)]
     pub json: bool,
@@ -502,11 +481,8 @@ pub struct ScoreArgs {
     /// ONNX Runtime CPU threads per session (default: the cores shared among the workers).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
-    /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
-    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
-    pub cache_dir: Option<PathBuf>,
     /// Do not read or write the feature cache.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
     /// Scorer to use when the pack has several (`novelty`, `mil_head`); default: the pack's.
     #[arg(long, value_name = "KIND")]
@@ -527,6 +503,32 @@ pub enum OnOff {
     On,
     /// Disabled.
     Off,
+}
+
+/// What every command that runs the network takes: one struct, flattened into each, so the
+/// flags are spelled and documented once and the score options are built from them in one
+/// place (`RunArgs::score_options` in main.rs).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Model pack folder (default: the i3d-k400 pack built by `make models`).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Where to run the network.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// Feature cache folder (default: $XDG_CACHE_HOME/vigil or VIGIL_CACHE_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for RunArgs {
+    fn default() -> Self {
+        Self {
+            model: None,
+            device: DeviceArg::Auto,
+            cache_dir: None,
+        }
+    }
 }
 
 /// `vigil doctor`.
@@ -568,6 +570,56 @@ fn parse_unit(s: &str) -> Result<f32, String> {
 #[cfg(test)]
 mod tests {
     use super::parse_time;
+
+    /// clap's own consistency checks (conflicts naming real flags, no two flags alike), and
+    /// the flattened pack flags reaching every command that runs the network.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::{CommandFactory, Parser};
+        super::Cli::command().debug_assert();
+        for argv in [
+            &[
+                "vigil",
+                "score",
+                "--model",
+                "m",
+                "--device",
+                "cpu",
+                "--cache-dir",
+                "c",
+                "f.mp4",
+            ][..],
+            &["vigil", "open", "--model", "m", "--cache-dir", "c"],
+            &[
+                "vigil",
+                "bank",
+                "add",
+                "--model",
+                "m",
+                "--cache-dir",
+                "c",
+                "l.txt",
+            ],
+            &[
+                "vigil",
+                "features",
+                "--labels",
+                "l",
+                "-o",
+                "o",
+                "--model",
+                "m",
+                "--cache-dir",
+                "c",
+            ],
+        ] {
+            assert!(super::Cli::try_parse_from(argv).is_ok(), "{argv:?}");
+        }
+        assert!(
+            super::Cli::try_parse_from(["vigil", "score", "--no-cache", "--cache-dir", "c", "f"])
+                .is_err()
+        );
+    }
 
     #[test]
     fn times_in_the_forms_people_type() {

@@ -4,7 +4,7 @@
 
 use crate::cli::{DefaultScorerArg, FeaturesArgs, KitArgs, ObjectiveArg, PackArgs, TrainArgs};
 use crate::progress::Meter;
-use crate::{EXIT_CANCELLED, EXIT_FOOTAGE, EXIT_MODEL, EXIT_OTHER, device_of, install_ctrl_c};
+use crate::{EXIT_CANCELLED, EXIT_FOOTAGE, EXIT_MODEL, EXIT_OTHER, install_ctrl_c};
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,11 +18,11 @@ use vigil::mil::onnx::{HEAD_FILE, assemble_pack};
 use vigil::mil::record::{checkpoint_path, write_head, write_run};
 use vigil::mil::train::{Objective, TrainConfig, TrainProgress, Validation, train};
 use vigil::model::{HeadSession, Pack, ScorerSpec};
-use vigil::pipeline::{PipelineError, Progress, ScoreOptions, default_cache_root};
+use vigil::pipeline::{PipelineError, Progress, ScoreOptions};
 
 /// `vigil features`.
 pub fn features(args: &FeaturesArgs) -> u8 {
-    let pack = match crate::load_pack(args.model.as_deref()) {
+    let pack = match args.run.pack() {
         Ok(p) => p,
         Err(e) => {
             eprintln!("vigil: error: {e}");
@@ -39,11 +39,9 @@ pub fn features(args: &FeaturesArgs) -> u8 {
     let cancel = Arc::new(AtomicBool::new(false));
     install_ctrl_c(Arc::clone(&cancel));
     let opts = ScoreOptions {
-        device: device_of(args.device),
         batch_size: args.batch.map(|b| b as usize),
         intra_threads: args.threads.map(|t| t as usize),
-        cache_root: args.cache_dir.clone().or_else(default_cache_root),
-        ..ScoreOptions::default()
+        ..args.run.score_options()
     };
     let b = Meter::new(
         "features",

@@ -4,7 +4,7 @@
 
 use crate::cli::{BankAction, BankAddArgs, BankArgs, BankRulesArgs, BankShowArgs};
 use crate::progress::Meter;
-use crate::{EXIT_CANCELLED, EXIT_FOOTAGE, EXIT_MODEL, EXIT_OTHER, device_of, install_ctrl_c};
+use crate::{EXIT_CANCELLED, EXIT_FOOTAGE, EXIT_MODEL, EXIT_OTHER, install_ctrl_c};
 use anyhow::Context as _;
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use vigil::mil::labels::{VideoLabel, read_normal_list};
 use vigil::model::{Pack, ScorerSpec, install_bank, read_rows};
 use vigil::pipeline::{
-    BankVideo, PipelineError, Progress, ScoreOptions, add_videos, default_cache_root,
-    extract_clip_features, fused_params,
+    BankVideo, PipelineError, Progress, ScoreOptions, add_videos, extract_clip_features,
+    fused_params,
 };
 
 /// `vigil bank`.
@@ -62,7 +62,7 @@ fn add(args: &BankAddArgs) -> u8 {
 }
 
 fn add_inner(args: &BankAddArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
-    let pack = crate::load_pack(args.model.as_deref())?;
+    let pack = args.run.pack()?;
     let params = std::iter::once(&pack.manifest.scorer)
         .chain(&pack.manifest.other_scorers)
         .find_map(|s| match s {
@@ -89,10 +89,8 @@ fn add_inner(args: &BankAddArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
         anyhow::bail!("no normal videos listed ({left_out} marked anomalous were left out)");
     }
     let opts = ScoreOptions {
-        device: device_of(args.device),
         intra_threads: args.threads.map(|t| t as usize),
-        cache_root: args.cache_dir.clone().or_else(default_cache_root),
-        ..ScoreOptions::default()
+        ..args.run.score_options()
     };
     let bar = Meter::new(
         "bank",
