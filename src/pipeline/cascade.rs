@@ -43,8 +43,8 @@ use super::novelty::{
 };
 use super::report::{CascadeSummary, Pass, ScorerSummary};
 use super::run::{
-    DecodePlan, Progress, Provisional, ProvisionalRule, ScoreOptions, Scored, completion_record,
-    open_cache, open_sessions, run_threads,
+    DecodePlan, Progress, Provisional, ProvisionalRule, ScoreOptions, Scored, ThreadJob,
+    completion_record, open_cache, open_sessions, run_threads,
 };
 use crate::base::float::flush_denormals;
 use crate::base::sha256_file;
@@ -827,17 +827,20 @@ fn coarse_pass(
     };
     let t = Instant::now();
     let mut computed = 0;
-    let mut summary = run_threads(
-        input,
+    let job = ThreadJob {
         info,
-        &spec.input,
-        extractors,
-        &plan,
+        contract: &spec.input,
+        plan: &plan,
         cache,
         batch_size,
         cancelled,
         estimate,
         clip_s,
+    };
+    let mut summary = run_threads(
+        input,
+        extractors,
+        &job,
         &mut outputs,
         &mut computed,
         progress,
@@ -948,17 +951,20 @@ fn refine_pass(
         }
         other => progress(other),
     };
-    let summary = run_threads(
-        input,
+    let job = ThreadJob {
         info,
-        &spec.input,
-        extractors,
-        &plan,
+        contract: &spec.input,
+        plan: &plan,
         cache,
         batch_size,
         cancelled,
-        refine.len() as u64,
+        estimate: refine.len() as u64,
         clip_s,
+    };
+    let summary = run_threads(
+        input,
+        extractors,
+        &job,
         &mut outputs,
         &mut computed,
         &mut relay,

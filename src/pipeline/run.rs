@@ -906,17 +906,20 @@ fn clip_rows(
                     footage_s: info.duration_s.unwrap_or(0.0),
                 }),
             };
-            let summary = run_threads(
-                input,
-                &info,
+            let job = ThreadJob {
+                info: &info,
                 contract,
-                extractors,
-                &plan,
-                &cache,
+                plan: &plan,
+                cache: &cache,
                 batch_size,
                 cancelled,
                 estimate,
                 clip_s,
+            };
+            let summary = run_threads(
+                input,
+                extractors,
+                &job,
                 &mut outputs,
                 &mut clips_computed,
                 progress,
@@ -1210,21 +1213,46 @@ fn span_words(from_s: f64, to_s: f64) -> String {
 /// Runs the decode thread and the inference threads to completion: the features of every clip
 /// not already in `outputs` go to `cache`, and `outputs` indexes them.
 #[allow(clippy::too_many_arguments)]
+/// What one run of the decode and inference threads reads: the footage's facts, the clip
+/// contract, which clips to compute, where results go, and how often to report.
+#[derive(Clone, Copy)]
+pub(super) struct ThreadJob<'a> {
+    /// The footage.
+    pub info: &'a VideoInfo,
+    /// The network's input contract.
+    pub contract: &'a InputContract,
+    /// Which clips to decode, and what is already known.
+    pub plan: &'a DecodePlan<'a>,
+    /// Where each batch is written as it finishes.
+    pub cache: &'a FeatureCache,
+    /// Clips per inference call.
+    pub batch_size: usize,
+    /// Checked between batches.
+    pub cancelled: &'a (dyn Fn() -> bool + Sync),
+    /// Clips expected, for progress.
+    pub estimate: u64,
+    /// Seconds per clip, for progress.
+    pub clip_s: f64,
+}
+
 pub(super) fn run_threads(
     input: crate::video::Source,
-    info: &VideoInfo,
-    contract: &InputContract,
     extractors: Vec<Extractor>,
-    plan: &DecodePlan<'_>,
-    cache: &FeatureCache,
-    batch_size: usize,
-    cancelled: &(dyn Fn() -> bool + Sync),
-    estimate: u64,
-    clip_s: f64,
+    job: &ThreadJob<'_>,
     outputs: &mut ClipIndex,
     computed: &mut u64,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<DecodeSummary, PipelineError> {
+    let ThreadJob {
+        info,
+        contract,
+        plan,
+        cache,
+        batch_size,
+        cancelled,
+        estimate,
+        clip_s,
+    } = *job;
     // Set by the caller (cancel) or by us when a worker fails; every thread checks it.
     let stop = AtomicBool::new(false);
     let stopped = || stop.load(Ordering::Relaxed) || cancelled();
