@@ -1,0 +1,406 @@
+//! What the analyst asks for ([`Command`], pushed by panels, keys and the timeline) and how the
+//! app carries it out at the end of the frame: playback, marks, the case file.
+
+use super::*;
+
+/// Everything the user can ask for. Panels return these; the app runs them after drawing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Add footage to the case and score it.
+    OpenFiles(Vec<PathBuf>),
+    /// Show the native "open footage" dialog.
+    OpenFilesDialog,
+    /// Show the native "open case" dialog.
+    OpenCaseDialog,
+    /// Open a case file.
+    OpenCase(PathBuf),
+    /// Save the case (asks where the first time).
+    SaveCase,
+    /// Save the case under a new name.
+    SaveCaseAs,
+    /// Save to this path.
+    SaveCaseTo(PathBuf),
+    /// Ask where to write the UCF-Crime annotation file.
+    ExportAnnotationsDialog,
+    /// Write the annotation file here.
+    ExportAnnotationsTo(PathBuf),
+    /// Show this file.
+    Select(usize),
+    /// Move the cursor to this time.
+    Seek(f64),
+    /// Step this many frames.
+    StepFrames(i64),
+    /// Step this many seconds.
+    StepSeconds(f64),
+    /// Play or pause.
+    TogglePlay,
+    /// Pause.
+    Pause,
+    /// Playback speed.
+    SetSpeed(f64),
+    /// Next faster speed (playing if paused).
+    Faster,
+    /// Next slower speed; when paused, one second back.
+    Slower,
+    /// Go to the start of flagged span `i` (rank order).
+    JumpToPeak(usize),
+    /// Go to top moment `i` (rank order; listed when nothing is flagged).
+    JumpToMoment(usize),
+    /// The next flagged span after the cursor, in time.
+    NextPeak,
+    /// The previous flagged span before the cursor.
+    PrevPeak,
+    /// Flagging threshold.
+    SetThreshold(f32),
+    /// Merge gap, seconds.
+    SetMergeGap(f64),
+    /// Minimum span, seconds.
+    SetMinSpan(f64),
+    /// Cancel scoring: the file being scored and every file waiting.
+    CancelScoring,
+    /// Stop scoring after putting the file being scored back at the head of the queue (what
+    /// it computed stays cached, so resuming costs nothing twice).
+    PauseScoring,
+    /// Go on with the queue.
+    ResumeScoring,
+    /// Move waiting file `file` one place earlier (`up`) or later in the queue.
+    MoveInQueue {
+        /// Index of the file in the case.
+        file: usize,
+        /// Earlier (true) or later.
+        up: bool,
+    },
+    /// Queue file `i` again (after a cancel or a failure).
+    Rescore(usize),
+    /// Open the mark dialog for a new mark.
+    BeginMark(MarkKind),
+    /// Store the mark in the dialog.
+    SaveMark,
+    /// Close the mark dialog.
+    DiscardMark,
+    /// Delete mark `i` of the case.
+    DeleteMark(usize),
+    /// Zoom the timeline (factor < 1 zooms in).
+    ZoomTimeline(f64),
+    /// Show the whole footage on the timeline.
+    FitTimeline,
+    /// Forget error `i`.
+    DismissError(usize),
+    /// Show or hide the keyboard help.
+    ToggleHelp,
+    /// Close the window with the last verification's result.
+    CloseVerification,
+    /// Export flagged span `i` (rank order) of the shown file as evidence.
+    ExportPeak(usize),
+    /// Export mark `i` of the case as evidence.
+    ExportMark(usize),
+    /// Export every flagged span of the shown file into one folder.
+    ExportAllFlagged,
+    /// Show or hide the settings window.
+    ToggleSettings,
+    /// Save the settings being edited.
+    SaveSettings,
+    /// Re-hash the case's originals against their recorded SHA-256.
+    VerifyCase,
+}
+
+impl VigilApp {
+    pub(super) fn execute(&mut self, c: Command) {
+        match c {
+            Command::OpenFiles(paths) => self.open_files(&paths),
+            Command::OpenFilesDialog => self.dialogs.open_footage(),
+            Command::OpenCaseDialog => self.dialogs.open_case(),
+            Command::OpenCase(p) => self.open_case(&p),
+            Command::SaveCase => match self.case_path.clone() {
+                Some(p) => self.save_case(&p),
+                None => self.dialogs.save_case(),
+            },
+            Command::SaveCaseAs => self.dialogs.save_case(),
+            Command::SaveCaseTo(p) => self.save_case(&p),
+            Command::ExportAnnotationsDialog => self.dialogs.export_annotations(),
+            Command::ExportAnnotationsTo(p) => {
+                let text = self.case.ucf_annotations();
+                if let Err(e) = crate::base::write_atomic(&p, text.as_bytes()) {
+                    self.error(format!("cannot write {}: {e}", p.display()));
+                }
+            }
+            Command::Select(i) => {
+                if self.selected != Some(i) {
+                    self.select(i, 0.0);
+                }
+            }
+            Command::Seek(t) => self.player.seek(t),
+            Command::StepFrames(n) => self.player.step_frames(n),
+            Command::StepSeconds(s) => {
+                self.player.playing = false;
+                let t = self.player.position_s + s;
+                self.player.seek(t);
+            }
+            Command::TogglePlay => self.player.toggle_play(),
+            Command::Pause => self.player.playing = false,
+            Command::SetSpeed(s) => {
+                self.player.speed = s.clamp(SPEEDS[0], SPEEDS[SPEEDS.len() - 1])
+            }
+            Command::Faster => {
+                if self.player.playing {
+                    let next = SPEEDS
+                        .iter()
+                        .copied()
+                        .find(|&s| s > self.player.speed + 1e-9);
+                    self.player.speed = next.unwrap_or(SPEEDS[SPEEDS.len() - 1]);
+                } else {
+                    self.player.toggle_play();
+                }
+            }
+            Command::Slower => {
+                if self.player.playing {
+                    let prev = SPEEDS
+                        .iter()
+                        .rev()
+                        .copied()
+                        .find(|&s| s < self.player.speed - 1e-9);
+                    self.player.speed = prev.unwrap_or(SPEEDS[0]);
+                } else {
+                    let t = self.player.position_s - 1.0;
+                    self.player.seek(t);
+                }
+            }
+            Command::JumpToPeak(i) | Command::JumpToMoment(i) => {
+                let list = |f: &FileView| match c {
+                    Command::JumpToPeak(_) => f.peaks.get(i).cloned(),
+                    _ => f.moments.get(i).cloned(),
+                };
+                if let Some(p) = self.current().and_then(list) {
+                    let t = p.start_s;
+                    self.player.playing = false;
+                    self.player.seek(t);
+                    self.follow_cursor();
+                }
+            }
+            Command::NextPeak | Command::PrevPeak => {
+                let forward = c == Command::NextPeak;
+                if let Some(t) = self.neighbour_peak(forward) {
+                    self.player.playing = false;
+                    self.player.seek(t);
+                    self.follow_cursor();
+                }
+            }
+            Command::SetThreshold(t) => {
+                self.case.threshold = t.clamp(0.0, 1.0);
+                self.dirty = true;
+                self.recompute_peaks();
+            }
+            Command::SetMergeGap(g) => {
+                self.case.merge_gap_s = g.max(0.0);
+                self.dirty = true;
+                self.recompute_peaks();
+            }
+            Command::SetMinSpan(m) => {
+                self.case.min_span_s = m.max(0.0);
+                self.dirty = true;
+                self.recompute_peaks();
+            }
+            Command::CancelScoring => {
+                for i in std::mem::take(&mut self.queue) {
+                    self.files[i].status = FileStatus::Cancelled;
+                }
+                self.pausing = None;
+                if let Some(s) = &self.scoring {
+                    s.cancel();
+                }
+            }
+            Command::PauseScoring => {
+                self.scoring_paused = true;
+                if let (Some(p), Some(s)) = (&self.scoring_now, &self.scoring) {
+                    self.pausing = Some(p.clone());
+                    s.cancel();
+                }
+            }
+            Command::ResumeScoring => {
+                self.scoring_paused = false;
+                self.start_next();
+            }
+            Command::MoveInQueue { file, up } => {
+                if let Some(pos) = self.queue.iter().position(|&q| q == file) {
+                    let to = if up {
+                        pos.checked_sub(1)
+                    } else {
+                        Some(pos + 1).filter(|&t| t < self.queue.len())
+                    };
+                    if let Some(to) = to {
+                        self.queue.swap(pos, to);
+                    }
+                }
+            }
+            Command::Rescore(i) => {
+                if i < self.files.len()
+                    && matches!(
+                        self.files[i].status,
+                        FileStatus::Cancelled | FileStatus::Failed(_)
+                    )
+                {
+                    self.queue_scoring(i);
+                }
+            }
+            Command::BeginMark(kind) => self.begin_mark(kind),
+            Command::SaveMark => self.save_mark(),
+            Command::DiscardMark => self.mark_draft = None,
+            Command::DeleteMark(i) => {
+                if i < self.case.marks.len() {
+                    let m = self.case.marks.remove(i);
+                    self.audit(
+                        AuditAction::Marked,
+                        serde_json::json!({ "deleted": serde_json::to_value(&m).unwrap_or_default() }),
+                    );
+                    self.dirty = true;
+                }
+            }
+            Command::ExportPeak(i) => self.export_peaks(Some(i)),
+            Command::ExportAllFlagged => self.export_peaks(None),
+            Command::ExportMark(i) => self.export_mark(i),
+            Command::ToggleSettings => {
+                self.settings_draft = match self.settings_draft {
+                    Some(_) => None,
+                    None => Some(self.settings.clone()),
+                };
+            }
+            Command::SaveSettings => {
+                if let Some(s) = self.settings_draft.take() {
+                    self.settings = s;
+                    if self.settings_persist
+                        && let Err(e) = self.settings.save()
+                    {
+                        self.error(format!("cannot save the settings: {e}"));
+                    }
+                }
+            }
+            Command::VerifyCase => self.verify_case(),
+            Command::ZoomTimeline(f) => {
+                if let Some(d) = self.current().and_then(FileView::duration_s) {
+                    let center = self.player.position_s;
+                    self.timeline.zoom(f, center, d);
+                }
+            }
+            Command::FitTimeline => {
+                if let Some(d) = self.current().and_then(FileView::duration_s) {
+                    self.timeline = TimelineView::fit(d);
+                }
+            }
+            Command::DismissError(i) => {
+                if i < self.errors.len() {
+                    self.errors.remove(i);
+                }
+            }
+            Command::ToggleHelp => self.show_help = !self.show_help,
+            Command::CloseVerification => self.last_verify = None,
+        }
+    }
+
+    pub(super) fn follow_cursor(&mut self) {
+        if let Some(d) = self.current().and_then(FileView::duration_s) {
+            let t = self.player.position_s;
+            self.timeline.follow(t, d);
+        }
+    }
+
+    /// Start of the flagged span after (or before) the cursor, in time order.
+    pub(super) fn neighbour_peak(&self, forward: bool) -> Option<f64> {
+        let f = self.current()?;
+        let t = self.player.position_s;
+        let mut starts: Vec<f64> = f.peaks.iter().map(|p| p.start_s).collect();
+        starts.sort_by(f64::total_cmp);
+        if forward {
+            starts.into_iter().find(|&s| s > t + 1e-3)
+        } else {
+            starts.into_iter().rev().find(|&s| s < t - 1e-3)
+        }
+    }
+
+    pub(super) fn begin_mark(&mut self, kind: MarkKind) {
+        let Some(f) = self.current() else { return };
+        let t = self.player.position_s;
+        let (start_s, end_s) = f
+            .peaks
+            .iter()
+            .find(|p| p.start_s <= t + 1e-6 && t <= p.end_s)
+            .map_or_else(
+                || {
+                    (
+                        (t - 2.0).max(0.0),
+                        (t + 2.0).min(f.duration_s().unwrap_or(t + 2.0)),
+                    )
+                },
+                |p| (p.start_s, p.end_s),
+            );
+        self.mark_draft = Some(MarkDraft {
+            kind,
+            start_s,
+            end_s,
+            label: String::new(),
+            note: String::new(),
+        });
+    }
+
+    pub(super) fn save_mark(&mut self) {
+        let Some(draft) = self.mark_draft.take() else {
+            return;
+        };
+        let Some(i) = self.selected else { return };
+        let Some(sha) = self.case.files.get(i).and_then(|f| f.sha256.clone()) else {
+            self.error(
+                "a mark needs the file's SHA-256, which is computed when its scoring starts; move it to the front of the queue or wait"
+                    .into(),
+            );
+            self.mark_draft = Some(draft);
+            return;
+        };
+        let (a, b) = if draft.start_s <= draft.end_s {
+            (draft.start_s, draft.end_s)
+        } else {
+            (draft.end_s, draft.start_s)
+        };
+        let Some(info) = &self.player.info else {
+            // Frame numbers come from the preview's frame table; without it a mark would
+            // record wrong frames.
+            self.error(
+                "the footage is still being indexed; save the mark again in a moment".into(),
+            );
+            self.mark_draft = Some(draft);
+            return;
+        };
+        let (start_frame, end_frame) = (info.frame_at(a), info.frame_at((b - 1e-6).max(a)));
+        let mark = Mark {
+            file_sha256: sha,
+            start_s: a,
+            end_s: b,
+            stream: self.files.get(i).and_then(|f| f.stream),
+            start_frame,
+            end_frame,
+            kind: draft.kind,
+            label: draft.label.trim().to_string(),
+            note: draft.note.trim().to_string(),
+            created_utc: now_utc(),
+        };
+        self.audit(
+            AuditAction::Marked,
+            serde_json::json!({ "added": serde_json::to_value(&mark).unwrap_or_default() }),
+        );
+        self.case.marks.push(mark);
+        self.dirty = true;
+    }
+
+    pub(super) fn save_case(&mut self, path: &Path) {
+        self.case.view.selected = self.selected;
+        self.case.view.position_s = self.player.position_s;
+        self.case.view.timeline = Some((self.timeline.x0, self.timeline.x1));
+        match self.case.save(path) {
+            Ok(()) => {
+                self.case_path = Some(path.to_path_buf());
+                self.dirty = false;
+                self.recent.add(path);
+                self.flush_audit();
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+}
