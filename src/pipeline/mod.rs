@@ -34,7 +34,7 @@ pub use run::{
     extract_clip_features, score_file,
 };
 pub use scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
-pub use worker::{ScoreCommand, ScoreEvent, ScoringWorker};
+pub use worker::{DetachedEnd, ScoreCommand, ScoreEvent, ScoringWorker};
 
 use crate::model::ModelError;
 use crate::video::VideoError;

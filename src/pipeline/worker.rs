@@ -66,6 +66,16 @@ pub enum ScoreEvent {
     },
 }
 
+/// The thread's side of a [`ScoringWorker::detached`] handle.
+pub struct DetachedEnd {
+    /// What the handle asked for, in order.
+    pub commands: Receiver<ScoreCommand>,
+    /// Where to answer.
+    pub events: Sender<ScoreEvent>,
+    /// Commands with a lower sequence number were cancelled.
+    pub cancel_below: Arc<AtomicU64>,
+}
+
 /// Handle to the scoring thread.
 pub struct ScoringWorker {
     commands: Sender<ScoreCommand>,
@@ -106,6 +116,28 @@ impl ScoringWorker {
             cancel_below,
             alive,
         })
+    }
+
+    /// A handle with no thread behind it, and the thread's ends of its channels: the caller
+    /// plays the scoring thread. For tests of the review app's logic that must not wait for a
+    /// network (rerun builds its app with injected channels the same way).
+    pub fn detached() -> (Self, DetachedEnd) {
+        let (cmd_tx, cmd_rx) = bounded::<ScoreCommand>(COMMAND_QUEUE);
+        let (ev_tx, ev_rx) = bounded::<ScoreEvent>(EVENT_QUEUE);
+        let cancel_below = Arc::new(AtomicU64::new(0));
+        let handle = Self {
+            commands: cmd_tx,
+            events: ev_rx,
+            next_seq: AtomicU64::new(0),
+            cancel_below: Arc::clone(&cancel_below),
+            alive: Arc::new(AtomicBool::new(true)),
+        };
+        let end = DetachedEnd {
+            commands: cmd_rx,
+            events: ev_tx,
+            cancel_below,
+        };
+        (handle, end)
     }
 
     /// Queues a file's video stream (`None`: FFmpeg's pick), by the cascade or not. Returns

@@ -4,6 +4,8 @@
 mod command;
 mod jobs;
 mod scoring;
+#[cfg(test)]
+mod tests;
 
 pub use command::Command;
 
@@ -346,6 +348,18 @@ impl VigilApp {
                 None
             }
         };
+        Self::with_worker(wake, config, scoring, pack_model, errors)
+    }
+
+    /// The app with a given scoring worker (or none) and the pack it scores with: what
+    /// [`VigilApp::new`] builds, and what tests build with [`ScoringWorker::detached`].
+    pub fn with_worker(
+        wake: Arc<dyn Fn() + Send + Sync>,
+        config: AppConfig,
+        scoring: Option<ScoringWorker>,
+        pack_model: Option<(String, String)>,
+        errors: Vec<String>,
+    ) -> Self {
         let (jobs_tx, jobs_rx) = bounded::<JobResult>(16);
         let mut app = Self {
             case: Case::default(),
