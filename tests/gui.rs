@@ -72,6 +72,20 @@ fn one_clip_export(h: &mut Harness<'_, VigilApp>) -> (PathBuf, serde_json::Value
     (folder, manifest)
 }
 
+/// Seeks to `at_s`, marks an incident there, and exports the mark (the case's first).
+fn mark_and_export_at(h: &mut Harness<'_, VigilApp>, at_s: f64) -> (PathBuf, serde_json::Value) {
+    wait_until(h, "the frame table", |a| a.player.info.is_some());
+    h.state_mut().push(vigil::gui::Command::Seek(at_s));
+    h.state_mut().run_commands();
+    h.get_by_label("Mark incident").click();
+    h.run_steps(4);
+    h.get_by_label("Save mark").click();
+    h.run_steps(2);
+    assert_eq!(h.state().case.marks.len(), 1);
+    h.get_by_label("Export mark 1").click();
+    one_clip_export(h)
+}
+
 fn scored(app: &VigilApp) -> bool {
     app.files
         .first()
@@ -282,16 +296,7 @@ fn marks_and_exports_work_while_scoring_runs() {
         Some(sha256(clip).as_str()),
         "the hash arrives before the scores"
     );
-    wait_until(&mut h, "the frame table", |a| a.player.info.is_some());
-    h.state_mut().push(vigil::gui::Command::Seek(36.0));
-    h.state_mut().run_commands();
-    h.get_by_label("Mark incident").click();
-    h.run_steps(4);
-    h.get_by_label("Save mark").click();
-    h.run_steps(2);
-    assert_eq!(h.state().case.marks.len(), 1);
-    h.get_by_label("Export mark 1").click();
-    let (folder, manifest) = one_clip_export(&mut h);
+    let (folder, manifest) = mark_and_export_at(&mut h, 36.0);
     let stage = h.state().files[0].provisional.unwrap();
     assert_eq!(manifest["scores_provisional"], stage);
     assert_eq!(manifest["model"]["id"], "i3d-k400");
@@ -329,16 +334,7 @@ fn footage_opened_without_a_model_pack_is_hashed_marked_and_exported() {
         Some(sha256(clip).as_str())
     );
     assert!(h.state().files[0].report.is_none());
-    wait_until(&mut h, "the frame table", |a| a.player.info.is_some());
-    h.state_mut().push(vigil::gui::Command::Seek(36.0));
-    h.state_mut().run_commands();
-    h.get_by_label("Mark incident").click();
-    h.run_steps(4);
-    h.get_by_label("Save mark").click();
-    h.run_steps(2);
-    assert_eq!(h.state().case.marks.len(), 1);
-    h.get_by_label("Export mark 1").click();
-    let (folder, manifest) = one_clip_export(&mut h);
+    let (folder, manifest) = mark_and_export_at(&mut h, 36.0);
     assert_eq!(manifest["source"]["sha256"], sha256(clip));
     assert!(manifest["model"].is_null(), "{}", manifest["model"]);
     assert!(vigil::case::verify_export_dir(&folder).passed());
