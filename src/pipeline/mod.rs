@@ -6,17 +6,23 @@
 //! segments). Must not draw anything: progress goes to a callback the caller turns into a
 //! progress bar or a repaint.
 
+mod assemble;
 mod bank;
 mod cache;
 mod cascade;
 mod fused;
 mod gate;
 mod novelty;
+mod provisional;
+mod record;
 mod report;
+mod rows;
 mod run;
 mod scores;
+mod threads;
 mod worker;
 
+pub use assemble::OTHER_STREAMS_WARNING;
 pub use bank::{
     BANK_K, BankChange, BankVideo, MAX_ROWS_PER_VIDEO, add_videos, bank_distances, bank_z,
     leave_one_out_distances,
@@ -25,14 +31,12 @@ pub use cache::{CompleteRecord, FeatureCache, default_cache_root};
 pub use fused::{NOVELTY_TRIM, ScoreParts, explain, fused_params, fused_score};
 pub use gate::{GRID as GATE_GRID, GateParams};
 pub use novelty::{InMemory, NoveltyOutcome, RowSource, novelty_scores};
+pub use provisional::Provisional;
 pub use report::{
     Action, CacheSummary, CascadeSummary, ClipScore, ModelSummary, Pass, Peak, ScoreReport,
     ScorerSummary, Timing, VideoSummary, peak_rss_mib,
 };
-pub use run::{
-    ClipFeatures, OTHER_STREAMS_WARNING, Progress, Provisional, ScoreOptions,
-    extract_clip_features, score_file,
-};
+pub use run::{ClipFeatures, Progress, ScoreOptions, extract_clip_features, score_file};
 pub use scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
 pub use worker::{DetachedEnd, ScoreCommand, ScoreEvent, ScoringWorker};
 
