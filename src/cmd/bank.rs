@@ -119,7 +119,7 @@ fn add_inner(args: &BankAddArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
             .context("clip features have the wrong shape")?;
         videos.push(BankVideo {
             name,
-            sha256: got.sha256,
+            sha256: got.run.sha256,
             features,
         });
     }

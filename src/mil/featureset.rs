@@ -365,6 +365,7 @@ pub fn extract_set(
         let clips_file = format!("clips/{name}.npy");
         super::bags::write_npy_clips(&out.join(&clips_file), &got.features, dim)?;
         let spans: Vec<(u64, u64)> = got
+            .run
             .record
             .spans
             .iter()
@@ -373,14 +374,14 @@ pub fn extract_set(
         entries.push(FeatureEntry {
             name,
             source: Some(v.path.display().to_string()),
-            video_sha256: Some(got.sha256.clone()),
+            video_sha256: Some(got.run.sha256.clone()),
             label: v.label,
             class: v.class.clone(),
             bag: bag_file,
             bag_sha256: crate::base::sha256_bytes(text.as_bytes()),
             clips_file: Some(clips_file),
             clips: spans.len(),
-            frames: Some(got.record.frames),
+            frames: Some(got.run.record.frames),
             segment_frames: Some(segment_frame_edges(&spans)),
         });
     }

@@ -4,7 +4,7 @@
 use super::report::{
     Action, CacheSummary, ClipScore, ModelSummary, Pass, ScoreReport, Timing, VideoSummary,
 };
-use super::run::{ScoreOptions, Scored};
+use super::run::{FeatureRun, ScoreOptions, Scored};
 use super::scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
 use crate::model::Pack;
 use crate::video::VideoInfo;
@@ -47,34 +47,83 @@ pub(super) fn assemble_report(
     t0: Instant,
     scored: Scored,
 ) -> ScoreReport {
-    let Scored {
-        info,
-        sha256,
-        record,
-        scores,
-        tops,
-        passes,
-        summary,
-        device,
-        device_note,
-        runtime_version,
-        clips_from_cache,
-        clips_computed,
-        infer_s,
-        cache_dir,
-        cascade,
-        coarse_scores,
-        cache_warnings,
-        parts,
-    } = scored;
     let contract = &pack.manifest.extractor.input;
-    let scores = &scores;
-    let clips: Vec<ClipScore> = record
+    let clips = clip_scores(pack, &scored);
+    let Scored {
+        run,
+        scores,
+        summary,
+        cascade,
+        ..
+    } = scored;
+    let spans = &run.record.spans;
+    let peaks = find_peaks(
+        spans,
+        &scores,
+        opts.threshold,
+        opts.merge_gap_s,
+        opts.min_peak_s,
+    );
+    let moments = if peaks.is_empty() {
+        top_moments(spans, &scores, 3)
+    } else {
+        Vec::new()
+    };
+    let segments_32 = segment_scores(&scores, &segment_ranges_32(scores.len()));
+    let wall_s = t0.elapsed().as_secs_f64();
+    let timing = Timing {
+        wall_s,
+        clips_per_s: if run.infer_s > 0.0 {
+            run.clips_computed as f64 / run.infer_s
+        } else {
+            0.0
+        },
+        video_s_per_s: if wall_s > 0.0 {
+            run.record.duration_s / wall_s
+        } else {
+            0.0
+        },
+        peak_rss_mib: super::report::peak_rss_mib(),
+    };
+    ScoreReport {
+        vigil_version: crate::TOOL_VERSION.to_string(),
+        video: video_summary(path, &run, opts),
+        model: ModelSummary {
+            id: pack.manifest.id.clone(),
+            sha256: pack.manifest.extractor.sha256.clone(),
+            manifest_sha256: pack.manifest_sha256.clone(),
+            clip_frames: contract.frames,
+            clip_fps: contract.frame_rate,
+        },
+        threshold: opts.threshold,
+        clips,
+        peaks,
+        top_moments: moments,
+        segments_32,
+        scorer: summary,
+        cache: CacheSummary {
+            dir: run.cache_dir,
+            clips_from_cache: run.clips_from_cache,
+            clips_computed: run.clips_computed,
+        },
+        timing,
+        device: run.device,
+        device_note: run.device_note,
+        runtime_version: run.runtime_version,
+        cascade,
+    }
+}
+
+/// Each clip's line of the report: its span, score, top classes and which pass made it.
+fn clip_scores(pack: &Pack, scored: &Scored) -> Vec<ClipScore> {
+    scored
+        .run
+        .record
         .spans
         .iter()
-        .zip(scores)
-        .zip(&tops)
-        .zip(&passes)
+        .zip(&scored.scores)
+        .zip(&scored.tops)
+        .zip(&scored.passes)
         .enumerate()
         .map(|(i, (((s, &score), top), &pass))| ClipScore {
             index: s.index,
@@ -99,90 +148,42 @@ pub(super) fn assemble_report(
                 .collect(),
             pass,
             coarse_score: (pass == Pass::Full)
-                .then(|| coarse_scores.get(i).copied())
+                .then(|| scored.coarse_scores.get(i).copied())
                 .flatten(),
-            score_parts: parts.get(i).copied().flatten(),
+            score_parts: scored.parts.get(i).copied().flatten(),
         })
-        .collect();
-    let peaks = find_peaks(
-        &record.spans,
-        scores,
-        opts.threshold,
-        opts.merge_gap_s,
-        opts.min_peak_s,
-    );
-    let moments = if peaks.is_empty() {
-        top_moments(&record.spans, scores, 3)
-    } else {
-        Vec::new()
-    };
-    let segments_32 = segment_scores(scores, &segment_ranges_32(scores.len()));
-    let wall_s = t0.elapsed().as_secs_f64();
+        .collect()
+}
 
-    ScoreReport {
-        vigil_version: crate::TOOL_VERSION.to_string(),
-        video: VideoSummary {
-            path: path.display().to_string(),
-            sha256,
-            duration_s: record.duration_s,
-            fps: info.fps,
-            frames: record.frames,
-            frames_expected: info.frames_expected,
-            partial: record.partial,
-            width: info.width,
-            height: info.height,
-            codec: info.codec.clone(),
-            container: info.container.clone(),
-            creation_time: info.creation_time.clone(),
-            decode_errors: record.decode_errors,
-            gaps: record.gaps.clone(),
-            damaged: record.damaged.clone(),
-            stream: info.stream_index,
-            video_streams: info.video_streams.clone(),
-            timing: info.timing,
-            warnings: record
-                .warnings
-                .iter()
-                .chain(&cache_warnings)
-                .cloned()
-                .chain(other_streams_warning(&info, opts))
-                .collect(),
-        },
-        model: ModelSummary {
-            id: pack.manifest.id.clone(),
-            sha256: pack.manifest.extractor.sha256.clone(),
-            manifest_sha256: pack.manifest_sha256.clone(),
-            clip_frames: contract.frames,
-            clip_fps: contract.frame_rate,
-        },
-        device,
-        device_note,
-        runtime_version,
-        threshold: opts.threshold,
-        clips,
-        peaks,
-        top_moments: moments,
-        segments_32,
-        scorer: summary,
-        cache: CacheSummary {
-            dir: cache_dir,
-            clips_from_cache,
-            clips_computed,
-        },
-        timing: Timing {
-            wall_s,
-            clips_per_s: if infer_s > 0.0 {
-                clips_computed as f64 / infer_s
-            } else {
-                0.0
-            },
-            video_s_per_s: if wall_s > 0.0 {
-                record.duration_s / wall_s
-            } else {
-                0.0
-            },
-            peak_rss_mib: super::report::peak_rss_mib(),
-        },
-        cascade,
+/// The report's account of the footage: the file, what decoding found, and every warning a
+/// reviewer should read (decoding's, the cache's, streams left unscored).
+fn video_summary(path: &Path, run: &FeatureRun, opts: &ScoreOptions) -> VideoSummary {
+    let (info, record) = (&run.info, &run.record);
+    VideoSummary {
+        path: path.display().to_string(),
+        sha256: run.sha256.clone(),
+        duration_s: record.duration_s,
+        fps: info.fps,
+        frames: record.frames,
+        frames_expected: info.frames_expected,
+        partial: record.partial,
+        width: info.width,
+        height: info.height,
+        codec: info.codec.clone(),
+        container: info.container.clone(),
+        creation_time: info.creation_time.clone(),
+        decode_errors: record.decode_errors,
+        gaps: record.gaps.clone(),
+        damaged: record.damaged.clone(),
+        stream: info.stream_index,
+        video_streams: info.video_streams.clone(),
+        timing: info.timing,
+        warnings: record
+            .warnings
+            .iter()
+            .chain(&run.cache_warnings)
+            .cloned()
+            .chain(other_streams_warning(info, opts))
+            .collect(),
     }
 }

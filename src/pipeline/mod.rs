@@ -36,7 +36,9 @@ pub use report::{
     Action, CacheSummary, CascadeSummary, ClipScore, ModelSummary, Pass, Peak, ScoreReport,
     ScorerSummary, Timing, VideoSummary, peak_rss_mib,
 };
-pub use run::{ClipFeatures, Progress, ScoreOptions, extract_clip_features, score_file};
+pub use run::{
+    ClipFeatures, FeatureRun, Progress, ScoreOptions, extract_clip_features, score_file,
+};
 pub use scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
 pub use worker::{DetachedEnd, ScoreCommand, ScoreEvent, ScoringWorker};
 

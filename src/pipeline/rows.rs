@@ -2,14 +2,14 @@
 //! feature cache of one video, the extractor sessions, and the full pass's decode plan.
 
 use super::PipelineError;
-use super::cache::{ClipIndex, CompleteRecord, FeatureCache, cache_error};
+use super::cache::{ClipIndex, FeatureCache, cache_error};
 use super::provisional::ProvisionalRule;
 use super::record::completion_record;
-use super::run::{Progress, ScoreOptions};
+use super::run::{FeatureRun, Progress, ScoreOptions};
 use super::threads::{DecodePlan, ThreadJob, run_threads};
 use crate::base::sha256_file;
 use crate::model::{ExecutionProvider, Extractor, Pack, TOP_K};
-use crate::video::{VideoError, VideoInfo, open_video_with};
+use crate::video::{VideoError, open_video_with};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,31 +17,21 @@ use std::time::Instant;
 /// [`ClipFeatures`] with the features left in the cache: what the scorers read them from, a
 /// block at a time.
 pub(super) struct ClipRows {
-    pub(super) info: VideoInfo,
-    pub(super) sha256: String,
-    pub(super) record: CompleteRecord,
+    /// How the features were got.
+    pub(super) run: FeatureRun,
     pub(super) dim: usize,
-    /// Every clip of `record.spans`, in the cache (real or temporary).
+    /// Every clip of `run.record.spans`, in the cache (real or temporary).
     pub(super) index: ClipIndex,
     /// The cache folder (for errors).
     pub(super) dir: PathBuf,
     /// The temporary cache of a `--no-cache` run, removed on drop.
     pub(super) _temporary: Option<tempfile::TempDir>,
-    pub(super) device: String,
-    pub(super) device_note: Option<String>,
-    pub(super) runtime_version: Option<String>,
-    pub(super) clips_from_cache: u64,
-    pub(super) clips_computed: u64,
-    pub(super) infer_s: f64,
-    pub(super) cache_dir: Option<String>,
-    /// Cache files found bad and recomputed in this run.
-    pub(super) cache_warnings: Vec<String>,
 }
 
 impl ClipRows {
     /// The clips, in order.
     pub(super) fn order(&self) -> Vec<u64> {
-        self.record.spans.iter().map(|s| s.index).collect()
+        self.run.record.spans.iter().map(|s| s.index).collect()
     }
 
     /// Top classes of `clips`.
@@ -168,21 +158,23 @@ pub(super) fn clip_rows(
         )));
     }
     Ok(ClipRows {
-        info,
-        sha256,
-        record,
+        run: FeatureRun {
+            info,
+            sha256,
+            record,
+            device,
+            device_note,
+            runtime_version,
+            clips_from_cache,
+            clips_computed,
+            infer_s,
+            cache_dir,
+            cache_warnings: cache.take_rejected(),
+        },
         dim,
         index: outputs,
         dir: cache.dir().to_path_buf(),
         _temporary: temporary,
-        device,
-        device_note,
-        runtime_version,
-        clips_from_cache,
-        clips_computed,
-        infer_s,
-        cache_dir,
-        cache_warnings: cache.take_rejected(),
     })
 }
 

@@ -82,18 +82,27 @@ impl Default for ScoreOptions {
 /// Every clip's features of one video, from the cache or computed (and then cached).
 #[derive(Debug, Clone)]
 pub struct ClipFeatures {
+    /// How they were got: the file, what decoding found, what ran, what the cache gave.
+    pub run: FeatureRun,
+    /// Feature size.
+    pub dim: usize,
+    /// `run.record.spans.len() × dim` features, clip order, as the network outputs them.
+    pub features: Vec<f32>,
+    /// Top classes per clip.
+    pub tops: Vec<Vec<(u32, f32)>>,
+}
+
+/// How one file's clip features were got: the file, what decoding found, what ran the network
+/// and what the cache gave. The pass that reads the features makes it once; it travels whole
+/// to the report, so that no step unpacks and repacks its fields.
+#[derive(Debug, Clone)]
+pub struct FeatureRun {
     /// The file's streams and metadata.
     pub info: VideoInfo,
     /// SHA-256 of the file.
     pub sha256: String,
     /// What decoding found: clip spans, frames, duration, warnings.
     pub record: CompleteRecord,
-    /// Feature size.
-    pub dim: usize,
-    /// `record.spans.len() × dim` features, clip order, as the network outputs them.
-    pub features: Vec<f32>,
-    /// Top classes per clip.
-    pub tops: Vec<Vec<(u32, f32)>>,
     /// What ran the network (`cache` when nothing had to).
     pub device: String,
     /// Why the device differs from the one asked for.
@@ -108,6 +117,9 @@ pub struct ClipFeatures {
     pub infer_s: f64,
     /// The cache folder used.
     pub cache_dir: Option<String>,
+    /// Cache files found bad and recomputed in this run (for the report's warnings; never
+    /// stored in the cache record).
+    pub cache_warnings: Vec<String>,
 }
 
 /// What the run reports while it works (on the caller's thread).
@@ -233,9 +245,8 @@ pub fn score_file(
 
 /// Everything a report is made of, whichever way the scores were made.
 pub(super) struct Scored {
-    pub info: VideoInfo,
-    pub sha256: String,
-    pub record: CompleteRecord,
+    /// How the features were got.
+    pub run: FeatureRun,
     pub scores: Vec<f32>,
     pub tops: Vec<Vec<(u32, f32)>>,
     pub passes: Vec<Pass>,
@@ -245,16 +256,7 @@ pub(super) struct Scored {
     /// What each clip's fused score is made of (empty for the other scorers; `None` for a
     /// clip the cascade left at its coarse score).
     pub parts: Vec<Option<ScoreParts>>,
-    pub device: String,
-    pub device_note: Option<String>,
-    pub runtime_version: Option<String>,
-    pub clips_from_cache: u64,
-    pub clips_computed: u64,
-    pub infer_s: f64,
-    pub cache_dir: Option<String>,
     pub cascade: Option<CascadeSummary>,
-    /// Cache files found bad and recomputed in this run ([`FeatureCache::take_rejected`]).
-    pub cache_warnings: Vec<String>,
 }
 
 /// Clips the MIL head scores at once (16 MiB of features at 1,024 values a clip).
@@ -363,40 +365,16 @@ fn full_pass(
         }
     };
     let tops = got.tops(&order);
-    let ClipRows {
-        info,
-        sha256,
-        record,
-        device,
-        device_note,
-        runtime_version,
-        clips_from_cache,
-        clips_computed,
-        infer_s,
-        cache_dir,
-        cache_warnings,
-        ..
-    } = got;
     let passes = vec![Pass::Full; scores.len()];
     Ok(Scored {
+        run: got.run,
         coarse_scores: Vec::new(),
         parts,
-        info,
-        sha256,
-        record,
         scores,
         tops,
         passes,
         summary,
-        device,
-        device_note,
-        runtime_version,
-        clips_from_cache,
-        clips_computed,
-        infer_s,
-        cache_dir,
         cascade: None,
-        cache_warnings,
     })
 }
 
@@ -446,37 +424,10 @@ pub fn extract_clip_features(
         .read_rows(&order, &mut features)
         .map_err(|source| got.cache_error(source))?;
     let tops = got.tops(&order);
-    let ClipRows {
-        info,
-        sha256,
-        mut record,
-        dim,
-        device,
-        device_note,
-        runtime_version,
-        clips_from_cache,
-        clips_computed,
-        infer_s,
-        cache_dir,
-        cache_warnings,
-        ..
-    } = got;
-    // This copy of the record goes to the caller only: the warnings about this run's cache
-    // join it without being stored in the cache.
-    record.warnings.extend(cache_warnings);
     Ok(ClipFeatures {
-        info,
-        sha256,
-        record,
-        dim,
+        dim: got.dim,
+        run: got.run,
         features,
         tops,
-        device,
-        device_note,
-        runtime_version,
-        clips_from_cache,
-        clips_computed,
-        infer_s,
-        cache_dir,
     })
 }

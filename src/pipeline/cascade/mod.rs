@@ -48,7 +48,7 @@ use crate::pipeline::novelty::{
 use crate::pipeline::provisional::Provisional;
 use crate::pipeline::report::{CascadeSummary, Pass, ScorerSummary};
 use crate::pipeline::rows::{open_cache, open_sessions};
-use crate::pipeline::run::{Progress, ScoreOptions, Scored};
+use crate::pipeline::run::{FeatureRun, Progress, ScoreOptions, Scored};
 use crate::video::{VideoError, open_video_with};
 pub(super) use calibrate::Fusion;
 use calibrate::{
@@ -362,29 +362,31 @@ pub(super) fn score_cascade(
     };
     Ok(Ok(Scored {
         parts,
-        info,
-        sha256,
-        record: refined.record,
+        run: FeatureRun {
+            info,
+            sha256,
+            record: refined.record,
+            device,
+            device_note,
+            runtime_version,
+            clips_from_cache: coarse.from_cache + refined.from_cache,
+            clips_computed: ran.computed,
+            infer_s: ran.infer_s,
+            cache_dir: caches
+                .temporary
+                .is_empty()
+                .then(|| caches.full.dir().display().to_string()),
+            cache_warnings: [&caches.coarse, &caches.full]
+                .iter()
+                .flat_map(|c| c.take_rejected())
+                .collect(),
+        },
         scores,
         tops,
         passes,
         coarse_scores: coarse_scores.scores.clone(),
         summary,
-        device,
-        device_note,
-        runtime_version,
-        clips_from_cache: coarse.from_cache + refined.from_cache,
-        clips_computed: ran.computed,
-        infer_s: ran.infer_s,
-        cache_dir: caches
-            .temporary
-            .is_empty()
-            .then(|| caches.full.dir().display().to_string()),
         cascade: Some(cascade),
-        cache_warnings: [&caches.coarse, &caches.full]
-            .iter()
-            .flat_map(|c| c.take_rejected())
-            .collect(),
     }))
 }
 
