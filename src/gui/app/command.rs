@@ -105,6 +105,9 @@ pub enum Command {
 }
 
 impl VigilApp {
+    /// Carries out one command at the end of the frame. Each arm is one call or a line: the
+    /// work lives in the methods below (playback, peaks, the queue, marks, settings) and in
+    /// `scoring.rs` and `jobs.rs`.
     pub(super) fn execute(&mut self, c: Command) {
         match c {
             Command::OpenFiles(paths) => self.open_files(&paths),
@@ -118,12 +121,7 @@ impl VigilApp {
             Command::SaveCaseAs => self.dialogs.save_case(),
             Command::SaveCaseTo(p) => self.save_case(&p),
             Command::ExportAnnotationsDialog => self.dialogs.export_annotations(),
-            Command::ExportAnnotationsTo(p) => {
-                let text = self.case.ucf_annotations();
-                if let Err(e) = crate::base::write_atomic(&p, text.as_bytes()) {
-                    self.error(format!("cannot write {}: {e}", p.display()));
-                }
-            }
+            Command::ExportAnnotationsTo(p) => self.export_annotations_to(&p),
             Command::Select(i) => {
                 if self.selected != Some(i) {
                     self.select(i, 0.0);
@@ -141,120 +139,39 @@ impl VigilApp {
             Command::SetSpeed(s) => {
                 self.player.speed = s.clamp(SPEEDS[0], SPEEDS[SPEEDS.len() - 1])
             }
-            Command::Faster => {
-                if self.player.playing {
-                    let next = SPEEDS
-                        .iter()
-                        .copied()
-                        .find(|&s| s > self.player.speed + 1e-9);
-                    self.player.speed = next.unwrap_or(SPEEDS[SPEEDS.len() - 1]);
-                } else {
-                    self.player.toggle_play();
-                }
+            Command::Faster => self.faster(),
+            Command::Slower => self.slower(),
+            Command::JumpToPeak(i) => {
+                let t = self
+                    .current()
+                    .and_then(|f| f.peaks.get(i))
+                    .map(|p| p.start_s);
+                self.jump_to(t);
             }
-            Command::Slower => {
-                if self.player.playing {
-                    let prev = SPEEDS
-                        .iter()
-                        .rev()
-                        .copied()
-                        .find(|&s| s < self.player.speed - 1e-9);
-                    self.player.speed = prev.unwrap_or(SPEEDS[0]);
-                } else {
-                    let t = self.player.position_s - 1.0;
-                    self.player.seek(t);
-                }
+            Command::JumpToMoment(i) => {
+                let t = self
+                    .current()
+                    .and_then(|f| f.moments.get(i))
+                    .map(|p| p.start_s);
+                self.jump_to(t);
             }
-            Command::JumpToPeak(i) | Command::JumpToMoment(i) => {
-                let list = |f: &FileView| match c {
-                    Command::JumpToPeak(_) => f.peaks.get(i).cloned(),
-                    _ => f.moments.get(i).cloned(),
-                };
-                if let Some(p) = self.current().and_then(list) {
-                    let t = p.start_s;
-                    self.player.playing = false;
-                    self.player.seek(t);
-                    self.follow_cursor();
-                }
-            }
-            Command::NextPeak | Command::PrevPeak => {
-                let forward = c == Command::NextPeak;
-                if let Some(t) = self.neighbour_peak(forward) {
-                    self.player.playing = false;
-                    self.player.seek(t);
-                    self.follow_cursor();
-                }
-            }
-            Command::SetThreshold(t) => {
-                self.case.threshold = t.clamp(0.0, 1.0);
-                self.dirty = true;
-                self.recompute_peaks();
-            }
-            Command::SetMergeGap(g) => {
-                self.case.merge_gap_s = g.max(0.0);
-                self.dirty = true;
-                self.recompute_peaks();
-            }
-            Command::SetMinSpan(m) => {
-                self.case.min_span_s = m.max(0.0);
-                self.dirty = true;
-                self.recompute_peaks();
-            }
-            Command::CancelScoring => {
-                for i in std::mem::take(&mut self.queue) {
-                    self.files[i].status = FileStatus::Cancelled;
-                }
-                self.pausing = None;
-                if let Some(s) = &self.scoring {
-                    s.cancel();
-                }
-            }
-            Command::PauseScoring => {
-                self.scoring_paused = true;
-                if let (Some(p), Some(s)) = (&self.scoring_now, &self.scoring) {
-                    self.pausing = Some(p.clone());
-                    s.cancel();
-                }
-            }
+            Command::NextPeak => self.jump_to(self.neighbour_peak(true)),
+            Command::PrevPeak => self.jump_to(self.neighbour_peak(false)),
+            Command::SetThreshold(t) => self.set_peak_rule(|c| c.threshold = t.clamp(0.0, 1.0)),
+            Command::SetMergeGap(g) => self.set_peak_rule(|c| c.merge_gap_s = g.max(0.0)),
+            Command::SetMinSpan(m) => self.set_peak_rule(|c| c.min_span_s = m.max(0.0)),
+            Command::CancelScoring => self.cancel_scoring(),
+            Command::PauseScoring => self.pause_scoring(),
             Command::ResumeScoring => {
                 self.scoring_paused = false;
                 self.start_next();
             }
-            Command::MoveInQueue { file, up } => {
-                if let Some(pos) = self.queue.iter().position(|&q| q == file) {
-                    let to = if up {
-                        pos.checked_sub(1)
-                    } else {
-                        Some(pos + 1).filter(|&t| t < self.queue.len())
-                    };
-                    if let Some(to) = to {
-                        self.queue.swap(pos, to);
-                    }
-                }
-            }
-            Command::Rescore(i) => {
-                if i < self.files.len()
-                    && matches!(
-                        self.files[i].status,
-                        FileStatus::Cancelled | FileStatus::Failed(_)
-                    )
-                {
-                    self.queue_scoring(i);
-                }
-            }
+            Command::MoveInQueue { file, up } => self.move_in_queue(file, up),
+            Command::Rescore(i) => self.rescore(i),
             Command::BeginMark(kind) => self.begin_mark(kind),
             Command::SaveMark => self.save_mark(),
             Command::DiscardMark => self.mark_draft = None,
-            Command::DeleteMark(i) => {
-                if i < self.case.marks.len() {
-                    let m = self.case.marks.remove(i);
-                    self.audit(
-                        AuditAction::Marked,
-                        serde_json::json!({ "deleted": serde_json::to_value(&m).unwrap_or_default() }),
-                    );
-                    self.dirty = true;
-                }
-            }
+            Command::DeleteMark(i) => self.delete_mark(i),
             Command::ExportPeak(i) => self.export_peaks(Some(i)),
             Command::ExportAllFlagged => self.export_peaks(None),
             Command::ExportMark(i) => self.export_mark(i),
@@ -264,16 +181,7 @@ impl VigilApp {
                     None => Some(self.settings.clone()),
                 };
             }
-            Command::SaveSettings => {
-                if let Some(s) = self.settings_draft.take() {
-                    self.settings = s;
-                    if self.settings_persist
-                        && let Err(e) = self.settings.save()
-                    {
-                        self.error(format!("cannot save the settings: {e}"));
-                    }
-                }
-            }
+            Command::SaveSettings => self.save_settings(),
             Command::VerifyCase => self.verify_case(),
             Command::ZoomTimeline(f) => {
                 if let Some(d) = self.current().and_then(FileView::duration_s) {
@@ -293,6 +201,84 @@ impl VigilApp {
             }
             Command::ToggleHelp => self.show_help = !self.show_help,
             Command::CloseVerification => self.last_verify = None,
+        }
+    }
+
+    /// Writes the case's marks as UCF-Crime annotation lines (atomically).
+    fn export_annotations_to(&mut self, p: &Path) {
+        let text = self.case.ucf_annotations();
+        if let Err(e) = crate::base::write_atomic(p, text.as_bytes()) {
+            self.error(format!("cannot write {}: {e}", p.display()));
+        }
+    }
+
+    /// Playing: the next speed up. Paused: play.
+    fn faster(&mut self) {
+        if self.player.playing {
+            let next = SPEEDS
+                .iter()
+                .copied()
+                .find(|&s| s > self.player.speed + 1e-9);
+            self.player.speed = next.unwrap_or(SPEEDS[SPEEDS.len() - 1]);
+        } else {
+            self.player.toggle_play();
+        }
+    }
+
+    /// Playing: the next speed down. Paused: one second back.
+    fn slower(&mut self) {
+        if self.player.playing {
+            let prev = SPEEDS
+                .iter()
+                .rev()
+                .copied()
+                .find(|&s| s < self.player.speed - 1e-9);
+            self.player.speed = prev.unwrap_or(SPEEDS[0]);
+        } else {
+            let t = self.player.position_s - 1.0;
+            self.player.seek(t);
+        }
+    }
+
+    /// Pauses at `t` (when there is one) and keeps the cursor in view.
+    fn jump_to(&mut self, t: Option<f64>) {
+        if let Some(t) = t {
+            self.player.playing = false;
+            self.player.seek(t);
+            self.follow_cursor();
+        }
+    }
+
+    /// Changes how flagged spans are drawn from the scores (threshold, merge gap, shortest
+    /// span); the case is saved with it, and every file's spans follow.
+    fn set_peak_rule(&mut self, change: impl FnOnce(&mut crate::case::Case)) {
+        change(&mut self.case);
+        self.dirty = true;
+        self.recompute_peaks();
+    }
+
+    /// Deletes mark `i`; the audit log keeps what it was.
+    fn delete_mark(&mut self, i: usize) {
+        if i < self.case.marks.len() {
+            let m = self.case.marks.remove(i);
+            self.audit(
+                AuditAction::Marked,
+                serde_json::json!({ "deleted": serde_json::to_value(&m).unwrap_or_default() }),
+            );
+            self.dirty = true;
+        }
+    }
+
+    /// Takes the settings being edited; saved to disk unless this app runs without a home
+    /// for them (tests).
+    fn save_settings(&mut self) {
+        if let Some(s) = self.settings_draft.take() {
+            self.settings = s;
+            if self.settings_persist
+                && let Err(e) = self.settings.save()
+            {
+                self.error(format!("cannot save the settings: {e}"));
+            }
         }
     }
 

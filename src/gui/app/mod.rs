@@ -3,11 +3,16 @@
 
 mod command;
 mod jobs;
+mod prefs;
 mod scoring;
 #[cfg(test)]
 mod tests;
+mod view;
 
 pub use command::Command;
+use prefs::PREFS_KEY;
+pub use prefs::Prefs;
+pub use view::{FileStatus, FileView, ItemKey, MarkDraft, TOP_MOMENTS};
 
 use super::dialogs::{DialogResult, Dialogs};
 use super::panels;
@@ -66,191 +71,6 @@ pub enum JobResult {
         /// Its SHA-256, or why it could not be read.
         sha256: Result<String, String>,
     },
-}
-
-/// Where a file is in its scoring.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FileStatus {
-    /// Waiting for the scorer.
-    Queued,
-    /// Being hashed.
-    Hashing,
-    /// Being scored.
-    Scoring {
-        /// Clips done.
-        done: u64,
-        /// Clips expected.
-        estimate: u64,
-        /// Footage seconds done.
-        video_s: f64,
-        /// Execution provider.
-        provider: String,
-        /// When scoring started, for the rate and ETA.
-        started: Instant,
-    },
-    /// Scores are in.
-    Ready,
-    /// Could not be scored (plain words).
-    Failed(String),
-    /// Scoring was cancelled.
-    Cancelled,
-}
-
-/// What an item of the case is: a file, and which of its video streams (`None`: FFmpeg's
-/// pick). A multi-camera DVR export is one item per camera.
-pub type ItemKey = (PathBuf, Option<usize>);
-
-/// One file of the case as the app sees it.
-pub struct FileView {
-    /// The footage.
-    pub path: PathBuf,
-    /// Its video stream, for a file with several (see [`ItemKey`]).
-    pub stream: Option<usize>,
-    /// Scoring status.
-    pub status: FileStatus,
-    /// The scores, once in.
-    pub report: Option<ScoreReport>,
-    /// Clip spans of the report.
-    pub spans: Vec<ClipSpan>,
-    /// Clip starts, ends and scores, for the timeline.
-    pub starts: Vec<f64>,
-    /// See `starts`.
-    pub ends: Vec<f64>,
-    /// See `starts`.
-    pub scores: Vec<f32>,
-    /// Flagged spans under the current settings, highest first.
-    pub peaks: Vec<Peak>,
-    /// When nothing is flagged: the highest moments, best first ([`TOP_MOMENTS`]), so that
-    /// the analyst still has somewhere to look first (what `vigil score` prints then).
-    pub moments: Vec<Peak>,
-    /// While scoring runs: where the provisional scores shown come from (`full pass`,
-    /// `coarse pass`, `coarse scores`); None once the report is in.
-    pub provisional: Option<&'static str>,
-    /// The footage's length as the provisional scores give it.
-    provisional_footage_s: Option<f64>,
-}
-
-/// Moments listed when nothing reaches the threshold.
-pub const TOP_MOMENTS: usize = 5;
-
-impl FileView {
-    fn new(path: PathBuf, stream: Option<usize>) -> Self {
-        Self {
-            path,
-            stream,
-            status: FileStatus::Queued,
-            report: None,
-            spans: Vec::new(),
-            starts: Vec::new(),
-            ends: Vec::new(),
-            scores: Vec::new(),
-            peaks: Vec::new(),
-            moments: Vec::new(),
-            provisional: None,
-            provisional_footage_s: None,
-        }
-    }
-
-    /// File name for lists.
-    pub fn name(&self) -> String {
-        let name = self.path.file_name().map_or_else(
-            || self.path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        // FFmpeg's pick is named by its number too once the file turns out to hold others.
-        let shown = self.stream.or_else(|| {
-            self.report
-                .as_ref()
-                .filter(|r| r.video.video_streams.len() > 1)
-                .map(|r| r.video.stream)
-        });
-        match shown {
-            Some(n) => format!("{name} · stream #{n}"),
-            None => name,
-        }
-    }
-
-    /// The item this view shows.
-    pub fn key(&self) -> ItemKey {
-        (self.path.clone(), self.stream)
-    }
-
-    /// How to open it.
-    fn open_options(&self) -> crate::video::OpenOptions {
-        crate::video::OpenOptions {
-            stream: self.stream,
-            fps: None,
-        }
-    }
-
-    fn set_report(&mut self, report: ScoreReport) {
-        self.spans = report
-            .clips
-            .iter()
-            .map(|c| ClipSpan {
-                index: c.index,
-                start_s: c.start_s,
-                end_s: c.end_s,
-                start_frame: c.start_frame,
-                end_frame: c.end_frame,
-                padded_slots: c.padded_frames,
-            })
-            .collect();
-        self.starts = report.clips.iter().map(|c| c.start_s).collect();
-        self.ends = report.clips.iter().map(|c| c.end_s).collect();
-        self.scores = report.clips.iter().map(|c| c.score).collect();
-        self.report = Some(report);
-        self.status = FileStatus::Ready;
-        self.provisional = None;
-        self.provisional_footage_s = None;
-    }
-
-    /// Shows scores that are still coming in (the report replaces them).
-    fn set_provisional(&mut self, p: &Provisional) {
-        if self.report.is_some() {
-            return;
-        }
-        self.spans = p
-            .clips
-            .iter()
-            .map(|&i| ClipSpan {
-                index: i,
-                start_s: i as f64 * p.clip_s,
-                end_s: ((i + 1) as f64 * p.clip_s).min(p.footage_s),
-                start_frame: 0,
-                end_frame: 0,
-                padded_slots: 0,
-            })
-            .collect();
-        self.starts = self.spans.iter().map(|s| s.start_s).collect();
-        self.ends = self.spans.iter().map(|s| s.end_s).collect();
-        self.scores = p.scores.clone();
-        self.provisional = Some(p.stage);
-        self.provisional_footage_s = Some(p.footage_s);
-    }
-
-    /// Footage duration, once scored (or provisionally scored).
-    pub fn duration_s(&self) -> Option<f64> {
-        self.report
-            .as_ref()
-            .map(|r| r.video.duration_s)
-            .or(self.provisional_footage_s)
-    }
-}
-
-/// A mark being written in the mark dialog.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MarkDraft {
-    /// Incident or false alarm.
-    pub kind: MarkKind,
-    /// Start, seconds.
-    pub start_s: f64,
-    /// End, seconds.
-    pub end_s: f64,
-    /// Label (incident class).
-    pub label: String,
-    /// Note.
-    pub note: String,
 }
 
 /// The review app.
@@ -631,61 +451,6 @@ impl VigilApp {
                 }
             }
             None => {}
-        }
-    }
-}
-
-/// Preferences kept by eframe between runs.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Prefs {
-    /// Playback speed.
-    pub speed: f64,
-    /// The case open at the last exit, reopened when vigil starts without arguments.
-    pub last_case: Option<PathBuf>,
-}
-
-const PREFS_KEY: &str = "vigil-prefs";
-
-impl VigilApp {
-    /// Applies preferences saved by an earlier run. `reopen` reopens the last case (when vigil
-    /// was started with nothing to open).
-    pub fn restore(&mut self, storage: &dyn eframe::Storage, reopen: bool) {
-        let Some(prefs) = eframe::get_value::<Prefs>(storage, PREFS_KEY) else {
-            return;
-        };
-        self.player.speed = prefs.speed.clamp(SPEEDS[0], SPEEDS[SPEEDS.len() - 1]);
-        if reopen
-            && self.files.is_empty()
-            && let Some(case) = prefs.last_case.filter(|p| p.exists())
-        {
-            self.open_case(&case);
-        }
-    }
-
-    /// The per-user autosave file, `~/.local/share/vigil/autosave.vigil.json`.
-    pub fn default_autosave_path() -> Option<PathBuf> {
-        directories::ProjectDirs::from("", "", "vigil")
-            .map(|d| d.data_dir().join("autosave.vigil.json"))
-    }
-
-    /// Saves unsaved marks and settings: to the case file when there is one, else to the
-    /// autosave file, so that closing the window never loses an analyst's work.
-    pub fn save_on_exit(&mut self) {
-        if !self.dirty {
-            return;
-        }
-        let target = self
-            .case_path
-            .clone()
-            .or_else(|| self.autosave_path.clone());
-        if let Some(p) = target {
-            if let Some(dir) = p.parent()
-                && let Err(e) = std::fs::create_dir_all(dir)
-            {
-                tracing::warn!("cannot create {}: {e}", dir.display());
-                return;
-            }
-            self.save_case(&p);
         }
     }
 }

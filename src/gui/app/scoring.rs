@@ -158,6 +158,53 @@ impl VigilApp {
         }
     }
 
+    /// Stops scoring: the file being scored and every queued one are cancelled.
+    pub(super) fn cancel_scoring(&mut self) {
+        for i in std::mem::take(&mut self.queue) {
+            self.files[i].status = FileStatus::Cancelled;
+        }
+        self.pausing = None;
+        if let Some(s) = &self.scoring {
+            s.cancel();
+        }
+    }
+
+    /// Pauses the queue: the file being scored stops and goes back to the front of it (its
+    /// features so far stay in the cache, so resuming loses nothing).
+    pub(super) fn pause_scoring(&mut self) {
+        self.scoring_paused = true;
+        if let (Some(p), Some(s)) = (&self.scoring_now, &self.scoring) {
+            self.pausing = Some(p.clone());
+            s.cancel();
+        }
+    }
+
+    /// Moves a queued file one place up or down the queue.
+    pub(super) fn move_in_queue(&mut self, file: usize, up: bool) {
+        if let Some(pos) = self.queue.iter().position(|&q| q == file) {
+            let to = if up {
+                pos.checked_sub(1)
+            } else {
+                Some(pos + 1).filter(|&t| t < self.queue.len())
+            };
+            if let Some(to) = to {
+                self.queue.swap(pos, to);
+            }
+        }
+    }
+
+    /// Queues a cancelled or failed file again.
+    pub(super) fn rescore(&mut self, i: usize) {
+        if i < self.files.len()
+            && matches!(
+                self.files[i].status,
+                FileStatus::Cancelled | FileStatus::Failed(_)
+            )
+        {
+            self.queue_scoring(i);
+        }
+    }
+
     /// Drains the scoring thread's events into the file list.
     pub fn poll_scoring(&mut self) {
         let Some(worker) = &self.scoring else { return };
@@ -173,142 +220,112 @@ impl VigilApp {
                 | ScoreEvent::Cancelled { path, stream } => (path.clone(), *stream),
             };
             let ended = !matches!(e, ScoreEvent::Progress { .. });
-            let Some(i) = self.files.iter().position(|f| f.key() == key) else {
-                if ended {
-                    self.scoring_ended(&key);
-                }
-                continue;
-            };
-            match e {
-                ScoreEvent::Progress {
-                    progress: Progress::Provisional(p),
-                    ..
-                } => {
-                    let first = self.files[i].provisional.is_none();
-                    self.files[i].set_provisional(&p);
-                    if first && self.selected == Some(i) {
-                        let d = self.files[i].duration_s().unwrap_or(1.0);
-                        self.timeline = TimelineView::fit(d);
-                    }
-                    self.recompute_peaks();
-                }
-                ScoreEvent::Progress {
-                    progress: Progress::Hashed { sha256 },
-                    ..
-                } => {
-                    // Marks (bound to the hash) can be made from now on.
-                    self.case.files[i].sha256 = Some(sha256);
-                }
-                ScoreEvent::Progress { progress, .. } => {
-                    let f = &mut self.files[i];
-                    f.status = match (progress, &f.status) {
-                        (Progress::Hashing, _) => FileStatus::Hashing,
-                        (
-                            Progress::Started {
-                                clips_estimate,
-                                clips_cached,
-                                provider,
-                                ..
-                            },
-                            _,
-                        ) => FileStatus::Scoring {
-                            done: clips_cached,
-                            estimate: clips_estimate,
-                            video_s: 0.0,
-                            provider: provider.short().to_string(),
-                            started: Instant::now(),
-                        },
-                        (
-                            Progress::Clips {
-                                done,
-                                estimate,
-                                video_s,
-                            },
-                            FileStatus::Scoring {
-                                provider, started, ..
-                            },
-                        ) => FileStatus::Scoring {
-                            done,
-                            estimate,
-                            video_s,
-                            provider: provider.clone(),
-                            started: *started,
-                        },
-                        (
-                            Progress::Clips { .. }
-                            | Progress::Provisional(_)
-                            | Progress::Hashed { .. },
-                            s,
-                        ) => s.clone(),
-                    };
-                }
-                ScoreEvent::Done { report, .. } => {
-                    let report = *report;
-                    if let Some(note) = &report.device_note {
-                        tracing::info!("{note}");
-                    }
-                    let case_file = &mut self.case.files[i];
-                    case_file.sha256 = Some(report.video.sha256.clone());
-                    case_file.frames = Some(report.video.frames);
-                    case_file.scores_model = Some(format!(
-                        "{} {}",
-                        report.model.id, report.model.manifest_sha256
-                    ));
-                    for w in &report.video.warnings {
-                        if w.starts_with(crate::pipeline::OTHER_STREAMS_WARNING) {
-                            // Every stream is an item of the case (added below), so none
-                            // is left unscored.
-                            continue;
-                        }
-                        let msg = format!("{}: {w}", self.files[i].name());
-                        self.error(msg);
-                    }
-                    if self.files[i].stream.is_none() {
-                        self.add_other_streams(i, &report);
-                    }
-                    let path = self.files[i].path.display().to_string();
-                    self.audit(
-                        AuditAction::Hashed,
-                        serde_json::json!({ "path": path, "sha256": report.video.sha256 }),
-                    );
-                    self.audit(
-                        AuditAction::Scored,
-                        serde_json::json!({
-                            "path": path,
-                            "sha256": report.video.sha256,
-                            "model": report.model.id,
-                            "model_manifest_sha256": report.model.manifest_sha256,
-                            "device": report.device,
-                            "clips": report.clips.len(),
-                            "partial": report.video.partial,
-                        }),
-                    );
-                    let f = &mut self.files[i];
-                    f.set_report(report);
-                    if self.selected == Some(i) {
-                        let d = self.files[i].duration_s().unwrap_or(1.0);
-                        if self.timeline.x1 <= 1.0 + 1e-9 || self.timeline.x1 > d {
-                            self.timeline = TimelineView::fit(d);
-                        }
-                    }
-                    self.recompute_peaks();
-                }
-                ScoreEvent::Failed { error, .. } => {
-                    self.files[i].status = FileStatus::Failed(error.clone());
-                    self.error(error);
-                }
-                ScoreEvent::Cancelled { .. } if self.pausing.as_ref() == Some(&key) => {
-                    // Paused, not cancelled: first in line again.
-                    self.pausing = None;
-                    self.files[i].status = FileStatus::Queued;
-                    self.queue.insert(0, i);
-                }
-                ScoreEvent::Cancelled { .. } => self.files[i].status = FileStatus::Cancelled,
+            // A file closed while it was scored has no item any more: only its end counts.
+            if let Some(i) = self.files.iter().position(|f| f.key() == key) {
+                self.on_score_event(i, &key, e);
             }
             if ended {
                 self.scoring_ended(&key);
             }
         }
+    }
+
+    /// One event of the scoring thread about item `i`.
+    fn on_score_event(&mut self, i: usize, key: &ItemKey, e: ScoreEvent) {
+        match e {
+            ScoreEvent::Progress {
+                progress: Progress::Provisional(p),
+                ..
+            } => self.on_provisional(i, &p),
+            ScoreEvent::Progress {
+                progress: Progress::Hashed { sha256 },
+                ..
+            } => {
+                // Marks (bound to the hash) can be made from now on.
+                self.case.files[i].sha256 = Some(sha256);
+            }
+            ScoreEvent::Progress { progress, .. } => {
+                let f = &mut self.files[i];
+                f.status = f.status.after(progress);
+            }
+            ScoreEvent::Done { report, .. } => self.on_scored(i, *report),
+            ScoreEvent::Failed { error, .. } => {
+                self.files[i].status = FileStatus::Failed(error.clone());
+                self.error(error);
+            }
+            ScoreEvent::Cancelled { .. } if self.pausing.as_ref() == Some(key) => {
+                // Paused, not cancelled: first in line again.
+                self.pausing = None;
+                self.files[i].status = FileStatus::Queued;
+                self.queue.insert(0, i);
+            }
+            ScoreEvent::Cancelled { .. } => self.files[i].status = FileStatus::Cancelled,
+        }
+    }
+
+    /// Provisional scores for item `i`: the timeline shows them (fitted to the footage the
+    /// first time), and its peaks follow.
+    fn on_provisional(&mut self, i: usize, p: &Provisional) {
+        let first = self.files[i].provisional.is_none();
+        self.files[i].set_provisional(p);
+        if first && self.selected == Some(i) {
+            let d = self.files[i].duration_s().unwrap_or(1.0);
+            self.timeline = TimelineView::fit(d);
+        }
+        self.recompute_peaks();
+    }
+
+    /// Item `i` is scored: the case records its hash, frames and model, the report's warnings
+    /// become notices, the file's other video streams join the case, and the audit log says
+    /// it was hashed and scored.
+    fn on_scored(&mut self, i: usize, report: ScoreReport) {
+        if let Some(note) = &report.device_note {
+            tracing::info!("{note}");
+        }
+        let case_file = &mut self.case.files[i];
+        case_file.sha256 = Some(report.video.sha256.clone());
+        case_file.frames = Some(report.video.frames);
+        case_file.scores_model = Some(format!(
+            "{} {}",
+            report.model.id, report.model.manifest_sha256
+        ));
+        for w in &report.video.warnings {
+            if w.starts_with(crate::pipeline::OTHER_STREAMS_WARNING) {
+                // Every stream is an item of the case (added below), so none is left
+                // unscored.
+                continue;
+            }
+            let msg = format!("{}: {w}", self.files[i].name());
+            self.error(msg);
+        }
+        if self.files[i].stream.is_none() {
+            self.add_other_streams(i, &report);
+        }
+        let path = self.files[i].path.display().to_string();
+        self.audit(
+            AuditAction::Hashed,
+            serde_json::json!({ "path": path, "sha256": report.video.sha256 }),
+        );
+        self.audit(
+            AuditAction::Scored,
+            serde_json::json!({
+                "path": path,
+                "sha256": report.video.sha256,
+                "model": report.model.id,
+                "model_manifest_sha256": report.model.manifest_sha256,
+                "device": report.device,
+                "clips": report.clips.len(),
+                "partial": report.video.partial,
+            }),
+        );
+        self.files[i].set_report(report);
+        if self.selected == Some(i) {
+            let d = self.files[i].duration_s().unwrap_or(1.0);
+            if self.timeline.x1 <= 1.0 + 1e-9 || self.timeline.x1 > d {
+                self.timeline = TimelineView::fit(d);
+            }
+        }
+        self.recompute_peaks();
     }
 
     /// A file scored for FFmpeg's pick of its video streams holds others (a multi-camera DVR

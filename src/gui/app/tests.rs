@@ -139,3 +139,167 @@ fn a_hash_from_the_scorer_is_recorded_before_the_scores() {
         "a progress event does not end the file"
     );
 }
+
+/// Provisional scores of `clips` clips of 0.5 s, 0.05 everywhere but `hot` (0.9).
+fn provisional(clips: u64, hot: std::ops::Range<u64>) -> Progress {
+    Progress::Provisional(Arc::new(Provisional {
+        stage: "full pass",
+        clips: (0..clips).collect(),
+        scores: (0..clips)
+            .map(|c| if hot.contains(&c) { 0.9 } else { 0.05 })
+            .collect(),
+        clip_s: 0.5,
+        footage_s: clips as f64 * 0.5,
+    }))
+}
+
+fn progress(app: &mut VigilApp, end: &DetachedEnd, path: &Path, progress: Progress) {
+    answer(
+        app,
+        end,
+        ScoreEvent::Progress {
+            path: path.to_path_buf(),
+            stream: None,
+            progress,
+        },
+    );
+}
+
+#[test]
+fn progress_moves_the_status_and_provisional_spans_follow_the_threshold() {
+    let (mut app, end) = app();
+    let p = paths(1);
+    app.push(Command::OpenFiles(p.clone()));
+    app.run_commands();
+    progress(
+        &mut app,
+        &end,
+        &p[0],
+        Progress::Started {
+            stage: "full pass",
+            clips_estimate: 100,
+            clips_cached: 10,
+            provider: crate::model::ExecutionProvider::Cpu,
+            note: None,
+        },
+    );
+    let FileStatus::Scoring { done, estimate, .. } = &app.files[0].status else {
+        panic!("not scoring: {:?}", app.files[0].status);
+    };
+    assert_eq!((*done, *estimate), (10, 100), "cached clips count as done");
+    progress(
+        &mut app,
+        &end,
+        &p[0],
+        Progress::Clips {
+            done: 40,
+            estimate: 90,
+            video_s: 20.0,
+        },
+    );
+    let FileStatus::Scoring {
+        done,
+        estimate,
+        provider,
+        ..
+    } = &app.files[0].status
+    else {
+        panic!("not scoring: {:?}", app.files[0].status);
+    };
+    assert_eq!((*done, *estimate, provider.as_str()), (40, 90, "cpu"));
+
+    progress(&mut app, &end, &p[0], provisional(40, 20..24));
+    let f = &app.files[0];
+    assert_eq!(f.provisional, Some("full pass"));
+    assert_eq!(f.peaks.len(), 1, "one flagged span: {:?}", f.peaks);
+    assert!((f.peaks[0].start_s - 10.0).abs() < 1e-9);
+    assert!((f.peaks[0].end_s - 12.0).abs() < 1e-9);
+    assert!(matches!(f.status, FileStatus::Scoring { .. }));
+
+    app.push(Command::NextPeak);
+    app.run_commands();
+    assert!((app.player.position_s - 10.0).abs() < 1e-9, "jumped to it");
+
+    app.push(Command::SetThreshold(0.95));
+    app.run_commands();
+    assert!(app.files[0].peaks.is_empty(), "nothing reaches 0.95");
+    let top = app.files[0].moments.first().map(|m| m.start_s);
+    assert!(
+        top.is_some_and(|t| (10.0..12.0).contains(&t)),
+        "a top moment inside the span stands in for it: {top:?}"
+    );
+    assert!(app.dirty, "the threshold is saved with the case");
+}
+
+#[test]
+fn a_mark_takes_the_flagged_span_and_waits_for_the_hash_and_the_frame_table() {
+    let (mut app, end) = app();
+    let p = paths(1);
+    app.push(Command::OpenFiles(p.clone()));
+    app.run_commands();
+    progress(&mut app, &end, &p[0], provisional(40, 20..24));
+    app.push(Command::Seek(11.0));
+    app.push(Command::BeginMark(MarkKind::Incident));
+    app.run_commands();
+    let draft = app.mark_draft.clone().expect("a draft");
+    assert_eq!(
+        (draft.start_s, draft.end_s),
+        (10.0, 12.0),
+        "the span under the cursor"
+    );
+
+    app.push(Command::SaveMark);
+    app.run_commands();
+    assert!(app.case.marks.is_empty(), "no mark without the file's hash");
+    assert_eq!(app.mark_draft, Some(draft.clone()), "the draft is kept");
+    assert!(app.errors.last().is_some_and(|e| e.contains("SHA-256")));
+
+    progress(
+        &mut app,
+        &end,
+        &p[0],
+        Progress::Hashed {
+            sha256: "cd".repeat(32),
+        },
+    );
+    app.push(Command::SaveMark);
+    app.run_commands();
+    assert!(
+        app.case.marks.is_empty(),
+        "no mark before the frame table gives its frame numbers"
+    );
+    assert_eq!(app.mark_draft, Some(draft));
+    assert!(app.errors.last().is_some_and(|e| e.contains("indexed")));
+}
+
+#[test]
+fn a_deleted_mark_stays_in_the_audit_log() {
+    let (mut app, _end) = app();
+    app.case.marks.push(Mark {
+        file_sha256: "ef".repeat(32),
+        start_s: 1.0,
+        end_s: 3.0,
+        stream: None,
+        start_frame: 30,
+        end_frame: 89,
+        kind: MarkKind::FalseAlarm,
+        label: "shadow".into(),
+        note: String::new(),
+        created_utc: now_utc(),
+    });
+    app.push(Command::DeleteMark(5));
+    app.run_commands();
+    assert_eq!(
+        app.case.marks.len(),
+        1,
+        "an index past the end deletes nothing"
+    );
+    app.push(Command::DeleteMark(0));
+    app.run_commands();
+    assert!(app.case.marks.is_empty());
+    assert!(app.dirty);
+    let last = app.pending_audit.last().expect("an audit line");
+    assert_eq!(last.action, AuditAction::Marked);
+    assert_eq!(last.details["deleted"]["label"], "shadow");
+    assert_eq!(last.details["deleted"]["end_frame"], 89);
+}
