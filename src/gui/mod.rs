@@ -13,6 +13,7 @@ pub mod panels;
 pub mod player;
 pub mod recent;
 pub mod timeline;
+pub mod windows;
 
 pub use app::{AppConfig, Command, FileStatus, VigilApp};
 

@@ -19,6 +19,7 @@ use super::panels;
 use super::player::{Player, SPEEDS};
 use super::recent::RecentFiles;
 use super::timeline::{TimelineAction, TimelineInput, TimelineView, timeline_ui};
+use super::windows;
 use crate::base::now_utc;
 use crate::case::audit::{self, AuditAction, AuditEvent};
 use crate::case::{
@@ -338,16 +339,16 @@ impl VigilApp {
             .show(ui, |ui| self.timeline_panel_ui(ui, &mut commands));
         egui::CentralPanel::default().show(ui, |ui| panels::player_ui(ui, self, &mut commands));
         if self.show_help {
-            panels::help_ui(&ctx, &mut commands);
+            windows::help_ui(&ctx, &mut commands);
         }
         if self.mark_draft.is_some() {
-            panels::mark_dialog_ui(&ctx, self, &mut commands);
+            windows::mark_dialog_ui(&ctx, self, &mut commands);
         }
         if self.settings_draft.is_some() {
-            panels::settings_ui(&ctx, self, &mut commands);
+            windows::settings_ui(&ctx, self, &mut commands);
         }
         if self.last_verify.is_some() {
-            panels::verify_ui(&ctx, self, &mut commands);
+            windows::verify_ui(&ctx, self, &mut commands);
         }
         self.pending.extend(commands);
         self.run_commands();
