@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod evidence;
 mod file;
+mod manifest;
 mod report;
 mod settings;
 pub mod verify;

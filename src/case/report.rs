@@ -2,7 +2,7 @@
 //! (plotters), PNG thumbnails, and one self-contained `report.html` that says in words what
 //! the manifest says in JSON.
 
-use super::evidence::{ClipRecord, ExportManifest};
+use super::manifest::{ClipRecord, ExportManifest, SourceRecord};
 use crate::base::format_hms;
 use crate::base::plot::{png_from_rgb, register_font};
 use base64::Engine as _;
@@ -95,7 +95,7 @@ pub struct ClipPictures {
 
 /// The self-contained report page.
 /// The report's words for what decoding found in a clip's span.
-fn findings_words(c: &super::evidence::ClipRecord) -> String {
+fn findings_words(c: &ClipRecord) -> String {
     let Some(f) = &c.findings else {
         return "not checked: the footage had not been decoded to its end when this was exported (score it, then export again)".into();
     };
@@ -127,7 +127,7 @@ fn findings_words(c: &super::evidence::ClipRecord) -> String {
 }
 
 /// Which video stream was exported, and of how many.
-fn stream_words(s: &super::evidence::SourceRecord) -> String {
+fn stream_words(s: &SourceRecord) -> String {
     match s.video_streams.len() {
         0 | 1 => format!("#{}, the file's only video stream", s.stream),
         n => {
@@ -147,7 +147,7 @@ fn stream_words(s: &super::evidence::SourceRecord) -> String {
 }
 
 /// Where the times in this report come from.
-fn timing_words(s: &super::evidence::SourceRecord) -> String {
+fn timing_words(s: &SourceRecord) -> String {
     use crate::video::FrameTiming as T;
     match s.timing {
         T::Container => "the container's timestamps".into(),

@@ -5,9 +5,9 @@
 
 use super::camera::Camera;
 use super::draw::{Canvas, Paint, Rgb};
-use super::incident::{centre_spot, unit};
 use super::layout::Kind as LayoutKind;
 use super::person::Mode;
+use super::place::{centre_spot, unit};
 use super::scene::Scene;
 use super::vehicle::{Group, Motion, Path, Vehicle, VehicleLook};
 use rand::Rng;

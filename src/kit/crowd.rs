@@ -2,9 +2,9 @@
 //! others run), a fall (a walker, or someone standing, topples and lies still), and a crowd
 //! that scatters (a standing group suddenly runs outward).
 
-use super::incident::{Entry, centre_spot, entry_time, unit};
 use super::layout::Surface;
 use super::person::{Look, Mode, Person, Waypoint};
+use super::place::{Entry, centre_spot, entry_time, unit};
 use super::scene::Scene;
 use rand::Rng;
 use std::f32::consts::{FRAC_PI_2, PI, TAU};

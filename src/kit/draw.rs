@@ -434,3 +434,17 @@ mod tests {
         assert_eq!(c.px, d.px);
     }
 }
+
+/// `a` mixed towards `b` by `k`.
+pub(super) fn mix(a: [f32; 3], b: [f32; 3], k: f32) -> [f32; 3] {
+    [
+        a[0] + (b[0] - a[0]) * k,
+        a[1] + (b[1] - a[1]) * k,
+        a[2] + (b[2] - a[2]) * k,
+    ]
+}
+
+/// `a` scaled by `k`.
+pub(super) fn mul(a: [f32; 3], k: f32) -> [f32; 3] {
+    [a[0] * k, a[1] * k, a[2] * k]
+}

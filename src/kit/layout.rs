@@ -6,7 +6,7 @@ mod furniture;
 mod streets;
 
 use super::camera::{Camera, Framing, Lighting};
-use super::paint::mix;
+use super::draw::mix;
 use super::person::Waypoint;
 use super::vehicle::{Group, Path, VehicleLook};
 use rand::Rng;

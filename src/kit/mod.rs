@@ -30,6 +30,7 @@ mod layout;
 mod long;
 mod paint;
 mod person;
+mod place;
 mod scene;
 mod tamper;
 mod vehicle;

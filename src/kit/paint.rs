@@ -3,23 +3,9 @@
 //! furniture, drawn each frame so that people and cars pass in front of and behind it.
 
 use super::camera::{Camera, Lighting, Tod};
-use super::draw::{Canvas, Paint, Rgb, hash01, lit};
+use super::draw::{Canvas, Paint, Rgb, hash01, lit, mix, mul};
 use super::layout::{Layout, Prop, PropKind, Surface};
 use super::vehicle::{VehiclePose, draw_vehicle};
-
-/// `a` mixed towards `b` by `k`.
-pub(super) fn mix(a: [f32; 3], b: [f32; 3], k: f32) -> [f32; 3] {
-    [
-        a[0] + (b[0] - a[0]) * k,
-        a[1] + (b[1] - a[1]) * k,
-        a[2] + (b[2] - a[2]) * k,
-    ]
-}
-
-/// `a` scaled by `k`.
-pub(super) fn mul(a: [f32; 3], k: f32) -> [f32; 3] {
-    [a[0] * k, a[1] * k, a[2] * k]
-}
 
 /// Smooth value noise on a lattice of `cell` metres, in `[0, 1)`.
 pub(super) fn vnoise(x: f32, z: f32, cell: f32, salt: u32) -> f32 {

@@ -1,15 +1,34 @@
 //! The score report, assembled from what a pass found and the scores it made: clips with
 //! their top classes, peaks, top moments, the paper's 32 segments and the run's facts.
 
+use super::fused::ScoreParts;
+use super::options::ScoreOptions;
 use super::report::{
     Action, CacheSummary, ClipScore, ModelSummary, Pass, ScoreReport, Timing, VideoSummary,
 };
-use super::run::{FeatureRun, ScoreOptions, Scored};
+use super::report::{CascadeSummary, ScorerSummary};
+use super::rows::FeatureRun;
 use super::scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
 use crate::model::Pack;
 use crate::video::VideoInfo;
 use std::path::Path;
 use std::time::Instant;
+
+/// Everything a report is made of, whichever way the scores were made.
+pub(super) struct Scored {
+    /// How the features were got.
+    pub run: FeatureRun,
+    pub scores: Vec<f32>,
+    pub tops: Vec<Vec<(u32, f32)>>,
+    pub passes: Vec<Pass>,
+    /// The cascade's coarse score of each clip (empty for the full pass).
+    pub coarse_scores: Vec<f32>,
+    pub summary: ScorerSummary,
+    /// What each clip's fused score is made of (empty for the other scorers; `None` for a
+    /// clip the cascade left at its coarse score).
+    pub parts: Vec<Option<ScoreParts>>,
+    pub cascade: Option<CascadeSummary>,
+}
 
 /// How the warning about video streams left unscored begins (the review app, which adds them
 /// as items of their own, leaves it out).

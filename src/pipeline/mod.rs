@@ -13,6 +13,7 @@ mod cascade;
 mod fused;
 mod gate;
 mod novelty;
+mod options;
 mod provisional;
 mod record;
 mod report;
@@ -31,14 +32,14 @@ pub use cache::{CompleteRecord, FeatureCache, default_cache_root};
 pub use fused::{NOVELTY_TRIM, ScoreParts, explain, fused_params, fused_score};
 pub use gate::{GRID as GATE_GRID, GateParams};
 pub use novelty::{InMemory, NoveltyOutcome, RowSource, novelty_scores};
+pub use options::{Progress, ScoreOptions};
 pub use provisional::Provisional;
 pub use report::{
     Action, CacheSummary, CascadeSummary, ClipScore, ModelSummary, Pass, Peak, ScoreReport,
     ScorerSummary, Timing, VideoSummary, peak_rss_mib,
 };
-pub use run::{
-    ClipFeatures, FeatureRun, Progress, ScoreOptions, extract_clip_features, score_file,
-};
+pub use rows::{ClipFeatures, FeatureRun};
+pub use run::{extract_clip_features, score_file};
 pub use scores::{find_peaks, segment_ranges_32, segment_scores, top_moments};
 pub use worker::{DetachedEnd, ScoreCommand, ScoreEvent, ScoringWorker};
 

@@ -2,17 +2,62 @@
 //! feature cache of one video, the extractor sessions, and the full pass's decode plan.
 
 use super::PipelineError;
+use super::cache::CompleteRecord;
 use super::cache::{ClipIndex, FeatureCache, cache_error};
+use super::options::{Progress, ScoreOptions};
 use super::provisional::ProvisionalRule;
 use super::record::completion_record;
-use super::run::{FeatureRun, Progress, ScoreOptions};
 use super::threads::{DecodePlan, ThreadJob, run_threads};
 use crate::base::sha256_file;
 use crate::model::{ExecutionProvider, Extractor, Pack, TOP_K};
+use crate::video::VideoInfo;
 use crate::video::{VideoError, open_video_with};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// Every clip's features of one video, from the cache or computed (and then cached).
+#[derive(Debug, Clone)]
+pub struct ClipFeatures {
+    /// How they were got: the file, what decoding found, what ran, what the cache gave.
+    pub run: FeatureRun,
+    /// Feature size.
+    pub dim: usize,
+    /// `run.record.spans.len() × dim` features, clip order, as the network outputs them.
+    pub features: Vec<f32>,
+    /// Top classes per clip.
+    pub tops: Vec<Vec<(u32, f32)>>,
+}
+
+/// How one file's clip features were got: the file, what decoding found, what ran the network
+/// and what the cache gave. The pass that reads the features makes it once; it travels whole
+/// to the report, so that no step unpacks and repacks its fields.
+#[derive(Debug, Clone)]
+pub struct FeatureRun {
+    /// The file's streams and metadata.
+    pub info: VideoInfo,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// What decoding found: clip spans, frames, duration, warnings.
+    pub record: CompleteRecord,
+    /// What ran the network (`cache` when nothing had to).
+    pub device: String,
+    /// Why the device differs from the one asked for.
+    pub device_note: Option<String>,
+    /// ONNX Runtime version, when it ran.
+    pub runtime_version: Option<String>,
+    /// Clips read from the cache.
+    pub clips_from_cache: u64,
+    /// Clips computed now.
+    pub clips_computed: u64,
+    /// Seconds spent computing them.
+    pub infer_s: f64,
+    /// The cache folder used.
+    pub cache_dir: Option<String>,
+    /// Cache files found bad and recomputed in this run (for the report's warnings; never
+    /// stored in the cache record).
+    pub cache_warnings: Vec<String>,
+}
 
 /// [`ClipFeatures`] with the features left in the cache: what the scorers read them from, a
 /// block at a time.

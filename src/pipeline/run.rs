@@ -9,157 +9,17 @@
 //! 20 MiB from 1 h to 8 h of footage (it grew by 554 MiB when every feature was held).
 
 use super::PipelineError;
-use super::assemble::assemble_report;
+use super::assemble::{Scored, assemble_report};
 use super::bank::{bank_distances, bank_z};
-use super::cache::{CachedRows, CompleteRecord};
+use super::cache::CachedRows;
 use super::fused::{ScoreParts, fused_score};
 use super::novelty::novelty_scores_from;
-use super::provisional::Provisional;
-use super::report::{CascadeSummary, Pass, ScoreReport, ScorerSummary};
-use super::rows::{ClipRows, clip_rows};
-use crate::model::{
-    Bank, Device, ExecutionProvider, HeadSession, Pack, ScorerSpec, l2_normalise_rows,
-};
-use crate::video::VideoInfo;
-use std::path::{Path, PathBuf};
+use super::options::{Progress, ScoreOptions};
+use super::report::{Pass, ScoreReport, ScorerSummary};
+use super::rows::{ClipFeatures, ClipRows, clip_rows};
+use crate::model::{Bank, HeadSession, Pack, ScorerSpec, l2_normalise_rows};
+use std::path::Path;
 use std::time::Instant;
-
-/// How to score.
-#[derive(Debug, Clone)]
-pub struct ScoreOptions {
-    /// Hardware to ask for.
-    pub device: Device,
-    /// Clips per inference call (and per cache file); None: 4 on the CPU, 16 on CUDA.
-    pub batch_size: Option<usize>,
-    /// Inference threads, each with its own session.
-    pub workers: usize,
-    /// ONNX Runtime CPU threads per session (None: the cores shared among the workers).
-    pub intra_threads: Option<usize>,
-    /// Cache root; None disables the cache.
-    pub cache_root: Option<PathBuf>,
-    /// Score at or above which clips are flagged.
-    pub threshold: f32,
-    /// Flagged runs closer than this (seconds) are merged into one span.
-    pub merge_gap_s: f64,
-    /// Flagged spans shorter than this (seconds) are dropped.
-    pub min_peak_s: f64,
-    /// Only use scores already complete in the cache; never decode or run the network
-    /// ([`PipelineError::NotCached`] otherwise).
-    pub cache_only: bool,
-    /// Scorer kind to use (`novelty`, `mil_head`); None: the pack's default.
-    pub scorer: Option<String>,
-    /// Run the novelty scorer as a cascade (change gate, coarse network on every clip, full
-    /// network on candidates; `pipeline::cascade`) when the pack has a coarse extractor. False:
-    /// every clip through the full network.
-    pub cascade: bool,
-    /// Report provisional scores while scoring runs ([`Progress::Provisional`]; the novelty
-    /// scorer only): the review app's timeline fills as batches finish.
-    pub provisional: bool,
-    /// Which video stream to score, and the frame rate of a stream that stores no frame times.
-    pub open: crate::video::OpenOptions,
-}
-
-impl Default for ScoreOptions {
-    fn default() -> Self {
-        Self {
-            device: Device::Auto,
-            batch_size: None,
-            workers: 1,
-            intra_threads: None,
-            cache_root: super::cache::default_cache_root(),
-            threshold: 0.5,
-            merge_gap_s: 2.0,
-            min_peak_s: 0.0,
-            cache_only: false,
-            scorer: None,
-            cascade: true,
-            provisional: false,
-            open: crate::video::OpenOptions::default(),
-        }
-    }
-}
-
-/// Every clip's features of one video, from the cache or computed (and then cached).
-#[derive(Debug, Clone)]
-pub struct ClipFeatures {
-    /// How they were got: the file, what decoding found, what ran, what the cache gave.
-    pub run: FeatureRun,
-    /// Feature size.
-    pub dim: usize,
-    /// `run.record.spans.len() × dim` features, clip order, as the network outputs them.
-    pub features: Vec<f32>,
-    /// Top classes per clip.
-    pub tops: Vec<Vec<(u32, f32)>>,
-}
-
-/// How one file's clip features were got: the file, what decoding found, what ran the network
-/// and what the cache gave. The pass that reads the features makes it once; it travels whole
-/// to the report, so that no step unpacks and repacks its fields.
-#[derive(Debug, Clone)]
-pub struct FeatureRun {
-    /// The file's streams and metadata.
-    pub info: VideoInfo,
-    /// SHA-256 of the file.
-    pub sha256: String,
-    /// What decoding found: clip spans, frames, duration, warnings.
-    pub record: CompleteRecord,
-    /// What ran the network (`cache` when nothing had to).
-    pub device: String,
-    /// Why the device differs from the one asked for.
-    pub device_note: Option<String>,
-    /// ONNX Runtime version, when it ran.
-    pub runtime_version: Option<String>,
-    /// Clips read from the cache.
-    pub clips_from_cache: u64,
-    /// Clips computed now.
-    pub clips_computed: u64,
-    /// Seconds spent computing them.
-    pub infer_s: f64,
-    /// The cache folder used.
-    pub cache_dir: Option<String>,
-    /// Cache files found bad and recomputed in this run (for the report's warnings; never
-    /// stored in the cache record).
-    pub cache_warnings: Vec<String>,
-}
-
-/// What the run reports while it works (on the caller's thread).
-#[derive(Debug, Clone)]
-pub enum Progress {
-    /// The file is being hashed (SHA-256) to find its cache.
-    Hashing,
-    /// The file's SHA-256, known before scoring starts: the app lets the analyst mark the
-    /// footage from then on (a mark is bound to the hash).
-    Hashed {
-        /// Lowercase hex.
-        sha256: String,
-    },
-    /// Decoding and inference have started.
-    Started {
-        /// Which pass: `full pass`, `coarse pass` or `refine`.
-        stage: &'static str,
-        /// Clips expected from the container's duration (may be off for damaged files).
-        clips_estimate: u64,
-        /// Clips already in the cache.
-        clips_cached: u64,
-        /// The execution provider that runs.
-        provider: ExecutionProvider,
-        /// Why it is not the one asked for, when it is not.
-        note: Option<String>,
-    },
-    /// More clips are done (cumulative, cached ones included).
-    Clips {
-        /// Clips done.
-        done: u64,
-        /// Current estimate of the total.
-        estimate: u64,
-        /// Seconds of footage done.
-        video_s: f64,
-    },
-    /// Scores of the clips done so far, calibrated on them alone: for a timeline that fills
-    /// while scoring runs. They change as more footage comes in and are replaced by the
-    /// report's; never evidence.
-    Provisional(std::sync::Arc<Provisional>),
-}
 
 /// Scores one video file with `pack`: decodes it, runs (or reads from the cache) every clip's
 /// features, and applies the pack's scorer. With `opts.cascade` (the default) and a pack that
@@ -241,22 +101,6 @@ pub fn score_file(
         });
     }
     Ok(assemble_report(path, pack, opts, t0, scored))
-}
-
-/// Everything a report is made of, whichever way the scores were made.
-pub(super) struct Scored {
-    /// How the features were got.
-    pub run: FeatureRun,
-    pub scores: Vec<f32>,
-    pub tops: Vec<Vec<(u32, f32)>>,
-    pub passes: Vec<Pass>,
-    /// The cascade's coarse score of each clip (empty for the full pass).
-    pub coarse_scores: Vec<f32>,
-    pub summary: ScorerSummary,
-    /// What each clip's fused score is made of (empty for the other scorers; `None` for a
-    /// clip the cascade left at its coarse score).
-    pub parts: Vec<Option<ScoreParts>>,
-    pub cascade: Option<CascadeSummary>,
 }
 
 /// Clips the MIL head scores at once (16 MiB of features at 1,024 values a clip).

@@ -11,8 +11,8 @@
 use super::PipelineError;
 use super::cache::{ClipIndex, FeatureCache, TopClasses, cache_error};
 use super::gate::{ClipSignature, Gate, GateParams};
+use super::options::Progress;
 use super::provisional::{PROVISIONAL_EVERY_S, ProvisionalRule, provisional_scores};
-use super::run::Progress;
 use crate::model::{ClipOutput, Extractor, InputContract};
 use crate::video::{ClipReader, ClipSpan, ClipSpec, DecodeStats, VideoInfo};
 use crossbeam_channel::{Receiver, Sender, bounded};

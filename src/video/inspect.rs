@@ -7,8 +7,9 @@
 //! the first frame, so an hour of footage takes seconds), and never fails: a file vigil refuses
 //! gets a report that says why.
 
+use super::admit::check_file;
 use super::decode::{GAP_MIN_S, TimeRange};
-use super::probe::{check_file, open_input};
+use super::probe::open_input;
 use super::{FrameDecoder, VideoError, init_ffmpeg, open_video, untimed_container};
 use ffmpeg_next as ff;
 use serde::Serialize;

@@ -5,6 +5,7 @@
 //! land on the right seconds. Must not know about models or egui: callers pass plain numbers
 //! (frame rate, clip length, output size, resize rule).
 
+mod admit;
 mod clips;
 mod decode;
 mod encode;

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::kit::camera::Camera;
-use crate::kit::paint::{mix, mul};
+use crate::kit::draw::{mix, mul};
 use crate::kit::vehicle::{Group, Path};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

@@ -40,15 +40,17 @@ use crate::base::float::flush_denormals;
 use crate::base::sha256_file;
 use crate::model::{ExecutionProvider, Extractor, ExtractorSpec, NoveltyParams, Pack};
 use crate::pipeline::PipelineError;
+use crate::pipeline::assemble::Scored;
 use crate::pipeline::cache::{CachedRows, FeatureCache, cache_error};
 use crate::pipeline::fused::fused_score;
 use crate::pipeline::novelty::{
     calibrate, calibration_for, novelty_scores_from, score_from_distance,
 };
+use crate::pipeline::options::{Progress, ScoreOptions};
 use crate::pipeline::provisional::Provisional;
 use crate::pipeline::report::{CascadeSummary, Pass, ScorerSummary};
+use crate::pipeline::rows::FeatureRun;
 use crate::pipeline::rows::{open_cache, open_sessions};
-use crate::pipeline::run::{FeatureRun, Progress, ScoreOptions, Scored};
 use crate::video::{VideoError, open_video_with};
 pub(super) use calibrate::Fusion;
 use calibrate::{

@@ -1,0 +1,186 @@
+//! What an export's `manifest.json` records: the original (path, hash before and after, the
+//! stream), the model and scores shown, what was asked for, and each clip with its method,
+//! frames and hash. A court reads it; `vigil verify` re-checks it.
+
+use serde::{Deserialize, Serialize};
+
+/// Recording gaps and damaged regions found while decoding, on the footage's time axis.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Findings {
+    /// Stretches with no frame.
+    pub gaps: Vec<crate::video::TimeRange>,
+    /// Frames decoded with damage.
+    pub damaged: Vec<crate::video::DamagedRange>,
+}
+
+impl Findings {
+    /// The findings that overlap `[from_s, to_s)`.
+    pub fn within(&self, from_s: f64, to_s: f64) -> Findings {
+        Findings {
+            gaps: self
+                .gaps
+                .iter()
+                .filter(|g| g.from_s < to_s && g.to_s > from_s)
+                .copied()
+                .collect(),
+            damaged: self
+                .damaged
+                .iter()
+                .filter(|d| d.from_s < to_s && d.to_s > from_s)
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// The original, as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// Absolute path.
+    pub path: String,
+    /// File name.
+    pub name: String,
+    /// SHA-256 before the export.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// FFmpeg demuxer name.
+    pub container: String,
+    /// Video codec.
+    pub codec: String,
+    /// Coded width.
+    pub width: u32,
+    /// Coded height.
+    pub height: u32,
+    /// Average frame rate.
+    pub fps: f64,
+    /// Shown frames.
+    pub frames: u64,
+    /// Seconds from the first frame to the end of the last.
+    pub duration_s: f64,
+    /// The container's creation_time tag, when present.
+    pub creation_time: Option<String>,
+    /// The container index of the video stream exported.
+    #[serde(default)]
+    pub stream: usize,
+    /// Every footage video stream of the file.
+    #[serde(default)]
+    pub video_streams: Vec<usize>,
+    /// Where the frame times (and so every time in the manifest) come from.
+    #[serde(default)]
+    pub timing: crate::video::FrameTiming,
+    /// True when the SHA-256 computed after the export equals the one before.
+    pub unchanged_after_export: bool,
+}
+
+/// The model behind the scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRecord {
+    /// Pack id.
+    pub id: String,
+    /// SHA-256 of its manifest.
+    pub manifest_sha256: String,
+}
+
+/// A time span in source time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Requested {
+    /// Start, seconds.
+    pub from_s: f64,
+    /// End, seconds.
+    pub to_s: f64,
+}
+
+/// What a clip shows, in source time and frames.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Shown {
+    /// First shown instant, seconds.
+    pub from_s: f64,
+    /// End of the last shown frame, seconds.
+    pub to_s: f64,
+    /// First source frame shown (0-based).
+    pub first_frame: u64,
+    /// Last source frame shown (inclusive).
+    pub last_frame: u64,
+}
+
+/// One exported clip in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClipRecord {
+    /// File name in the export folder.
+    pub file: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Why it was exported.
+    pub reason: String,
+    /// The analyst's note.
+    pub note: Option<String>,
+    /// `stream copy (packets byte-identical to the original)`.
+    pub method: String,
+    /// Container written.
+    pub container: String,
+    /// Why that container.
+    pub container_note: String,
+    /// The span asked for.
+    pub requested: Requested,
+    /// The span the clip plays.
+    pub shown: Shown,
+    /// Recording gaps and damaged regions of the original within the shown span, as the
+    /// scoring decode found them; absent when the footage had not been decoded to its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Findings>,
+    /// The span on the recorder's clock (UTC), when the container says when it started.
+    pub wall_clock_utc: Option<(String, String)>,
+    /// The keyframe the copy starts from, seconds.
+    pub keyframe_s: f64,
+    /// Frames carried before the start for decoding.
+    pub lead_in_frames: u64,
+    /// True when an edit list hides them.
+    pub lead_in_hidden: bool,
+    /// Source frames past the requested end that the clip also shows (decoding references).
+    pub trailing_frames: Vec<u64>,
+    /// Source frames re-encoded, as inclusive ranges (none for a stream copy).
+    pub reencoded_frames: Vec<[u64; 2]>,
+    /// Video packets copied.
+    pub video_packets: u64,
+    /// Audio packets copied.
+    pub audio_packets: u64,
+    /// Streams in the clip.
+    pub streams: Vec<String>,
+    /// Streams of the original left out.
+    pub left_out: Vec<String>,
+    /// Highest score in the span.
+    pub peak_score: Option<f32>,
+    /// Where.
+    pub peak_s: Option<f64>,
+}
+
+/// `manifest.json` of an export folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportManifest {
+    /// Always `vigil-evidence-export`.
+    pub format: String,
+    /// Format version.
+    pub version: u32,
+    /// Tool and version.
+    pub tool: String,
+    /// When (UTC).
+    pub exported_utc: String,
+    /// Who (from the settings).
+    pub analyst: String,
+    /// The case file, if any.
+    pub case: Option<String>,
+    /// The original.
+    pub source: SourceRecord,
+    /// The model behind the scores, if scored.
+    pub model: Option<ModelRecord>,
+    /// Threshold, if scored.
+    pub threshold: Option<f32>,
+    /// Set when the scores were provisional (exported while scoring ran): their source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores_provisional: Option<String>,
+    /// The clips.
+    pub clips: Vec<ClipRecord>,
+}
