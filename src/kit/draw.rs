@@ -376,6 +376,20 @@ pub(crate) fn rgbf(c: Rgb) -> [f32; 3] {
     [f32::from(c[0]), f32::from(c[1]), f32::from(c[2])]
 }
 
+/// `a` mixed towards `b` by `k`.
+pub(super) fn mix(a: [f32; 3], b: [f32; 3], k: f32) -> [f32; 3] {
+    [
+        a[0] + (b[0] - a[0]) * k,
+        a[1] + (b[1] - a[1]) * k,
+        a[2] + (b[2] - a[2]) * k,
+    ]
+}
+
+/// `a` scaled by `k`.
+pub(super) fn mul(a: [f32; 3], k: f32) -> [f32; 3] {
+    [a[0] * k, a[1] * k, a[2] * k]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,18 +447,4 @@ mod tests {
         c.warp_into(&mut d, 0.0, 1.0, 0.0, 0.0);
         assert_eq!(c.px, d.px);
     }
-}
-
-/// `a` mixed towards `b` by `k`.
-pub(super) fn mix(a: [f32; 3], b: [f32; 3], k: f32) -> [f32; 3] {
-    [
-        a[0] + (b[0] - a[0]) * k,
-        a[1] + (b[1] - a[1]) * k,
-        a[2] + (b[2] - a[2]) * k,
-    ]
-}
-
-/// `a` scaled by `k`.
-pub(super) fn mul(a: [f32; 3], k: f32) -> [f32; 3] {
-    [a[0] * k, a[1] * k, a[2] * k]
 }
