@@ -4,7 +4,7 @@
 //! Pointer gestures on the timeline are handled by `timeline.rs`; their rows are here only so
 //! that the help lists them in the same place.
 
-use super::app::Command;
+use super::command::Command;
 use crate::case::MarkKind;
 use egui::Key;
 

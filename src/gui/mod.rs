@@ -7,7 +7,9 @@
 //! closure. Panels return [`app::Command`]s that run at the end of the frame.
 
 pub mod app;
+mod command;
 mod dialogs;
+mod frame;
 pub mod keymap;
 pub mod panels;
 pub mod player;

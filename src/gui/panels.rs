@@ -1,20 +1,10 @@
 //! The panels. Each draws from the app's state and pushes [`Command`]s; none mutates state
 //! (the mark dialog's text fields edit the draft, which is the dialog's own state).
 
-use super::app::{Command, FileStatus, FileView, VigilApp};
+use super::app::{Command, FileStatus, FileView, VigilApp, threshold_text};
 use super::player::SPEEDS;
 use crate::base::format_hms;
 use crate::case::MarkKind;
-
-/// A threshold as people write it: two decimals, three when the slider's half-steps need them.
-pub fn threshold_text(t: f32) -> String {
-    let hundredths = f64::from(t) * 100.0;
-    if (hundredths - hundredths.round()).abs() < 1e-3 {
-        format!("{t:.2}")
-    } else {
-        format!("{t:.3}")
-    }
-}
 
 /// The menu bar.
 pub fn menu_ui(ui: &mut egui::Ui, app: &VigilApp, out: &mut Vec<Command>) {

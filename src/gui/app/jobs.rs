@@ -44,7 +44,7 @@ impl VigilApp {
     pub(super) fn export_peaks(&mut self, rank: Option<usize>) {
         let Some(f) = self.current() else { return };
         let n = f.peaks.len();
-        let threshold = crate::gui::panels::threshold_text(self.case.threshold);
+        let threshold = threshold_text(self.case.threshold);
         let provisional = match (&f.report, f.provisional) {
             (None, Some(stage)) => format!(", provisional: {stage}"),
             _ => String::new(),

@@ -12,9 +12,18 @@ pub struct Prefs {
     pub last_case: Option<PathBuf>,
 }
 
-pub(super) const PREFS_KEY: &str = "vigil-prefs";
+const PREFS_KEY: &str = "vigil-prefs";
 
 impl VigilApp {
+    /// Hands eframe the preferences to keep (playback speed, the case to reopen).
+    pub fn save_prefs(&self, storage: &mut dyn eframe::Storage) {
+        let prefs = Prefs {
+            speed: self.player.speed,
+            last_case: self.case_path.clone(),
+        };
+        eframe::set_value(storage, PREFS_KEY, &prefs);
+    }
+
     /// Applies preferences saved by an earlier run. `reopen` reopens the last case (when vigil
     /// was started with nothing to open).
     pub fn restore(&mut self, storage: &dyn eframe::Storage, reopen: bool) {

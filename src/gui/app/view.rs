@@ -231,3 +231,13 @@ pub struct MarkDraft {
     /// Note.
     pub note: String,
 }
+
+/// A threshold as people write it: two decimals, three when the slider's half-steps need them.
+pub fn threshold_text(t: f32) -> String {
+    let hundredths = f64::from(t) * 100.0;
+    if (hundredths - hundredths.round()).abs() < 1e-3 {
+        format!("{t:.2}")
+    } else {
+        format!("{t:.3}")
+    }
+}
