@@ -85,6 +85,26 @@ pub struct ScoresContext {
 }
 
 impl ScoresContext {
+    /// The scores of a finished report, as an export records them: the one way the command
+    /// line and the app both make it (the app's provisional scores have no report yet).
+    pub fn of_report(report: &crate::pipeline::ScoreReport, threshold: f32) -> Self {
+        Self {
+            model_id: report.model.id.clone(),
+            manifest_sha256: report.model.manifest_sha256.clone(),
+            threshold,
+            clips: report
+                .clips
+                .iter()
+                .map(|c| (c.start_s, c.end_s, c.score))
+                .collect(),
+            provisional: None,
+            findings: Some(Findings {
+                gaps: report.video.gaps.clone(),
+                damaged: report.video.damaged.clone(),
+            }),
+        }
+    }
+
     /// The highest-scoring clip that overlaps `[from_s, to_s)`: its score and start.
     pub fn peak_in(&self, from_s: f64, to_s: f64) -> Option<(f32, f64)> {
         self.clips

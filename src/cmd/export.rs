@@ -79,21 +79,9 @@ pub(crate) fn export(args: &ExportArgs) -> u8 {
         analyst,
         case: args.case.clone(),
         exact: args.exact,
-        scores: report.as_ref().map(|r| ScoresContext {
-            model_id: r.model.id.clone(),
-            manifest_sha256: r.model.manifest_sha256.clone(),
-            threshold: args.threshold,
-            clips: r
-                .clips
-                .iter()
-                .map(|c| (c.start_s, c.end_s, c.score))
-                .collect(),
-            provisional: None,
-            findings: Some(vigil::case::Findings {
-                gaps: r.video.gaps.clone(),
-                damaged: r.video.damaged.clone(),
-            }),
-        }),
+        scores: report
+            .as_ref()
+            .map(|r| ScoresContext::of_report(r, args.threshold)),
         throttle,
         open,
     };

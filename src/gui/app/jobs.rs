@@ -111,12 +111,27 @@ impl VigilApp {
         let Some(f) = self.current() else { return };
         // The scores behind the export: the final ones, or while scoring runs the
         // provisional ones (the manifest says so), or none yet (a mark on queued footage).
-        let model = match (&f.report, f.provisional) {
-            (Some(r), _) => Some((r.model.id.clone(), r.model.manifest_sha256.clone(), None)),
-            (None, Some(stage)) => self
-                .pack_model
-                .clone()
-                .map(|(id, sha)| (id, sha, Some(stage.to_string()))),
+        let scores = match (&f.report, f.provisional) {
+            (Some(r), _) => Some(ScoresContext::of_report(r, self.case.threshold)),
+            (None, Some(stage)) => {
+                self.pack_model
+                    .clone()
+                    .map(|(model_id, manifest_sha256)| ScoresContext {
+                        model_id,
+                        manifest_sha256,
+                        threshold: self.case.threshold,
+                        clips: f
+                            .starts
+                            .iter()
+                            .zip(&f.ends)
+                            .zip(&f.scores)
+                            .map(|((&a, &b), &s)| (a, b, s))
+                            .collect(),
+                        provisional: Some(stage.to_string()),
+                        // No full decode has finished: its findings are not known yet.
+                        findings: None,
+                    })
+            }
             (None, None) => None,
         };
         let stem = f.path.file_stem().map_or_else(
@@ -133,23 +148,7 @@ impl VigilApp {
             out_dir: self.export_root().join(format!("{stem}-{label}-{stamp}")),
             analyst: self.settings.analyst.clone(),
             case: self.case_path.clone(),
-            scores: model.map(|(model_id, manifest_sha256, provisional)| ScoresContext {
-                model_id,
-                manifest_sha256,
-                threshold: self.case.threshold,
-                clips: f
-                    .starts
-                    .iter()
-                    .zip(&f.ends)
-                    .zip(&f.scores)
-                    .map(|((&a, &b), &s)| (a, b, s))
-                    .collect(),
-                provisional,
-                findings: f.report.as_ref().map(|r| crate::case::Findings {
-                    gaps: r.video.gaps.clone(),
-                    damaged: r.video.damaged.clone(),
-                }),
-            }),
+            scores,
             exact: false,
             throttle: std::time::Duration::ZERO,
             open: f.open_options(),
