@@ -44,6 +44,34 @@ pub enum Command {
     /// Render the synthetic benchmark kit: labelled normal and anomalous videos with frame
     /// ground truth and a train/test split.
     Kit(KitArgs),
+    /// This installation's Ed25519 key, which signs every evidence export: make it once, show
+    /// its fingerprint.
+    Key(KeyArgs),
+}
+
+/// `vigil key`.
+#[derive(Debug, clap::Args)]
+pub struct KeyArgs {
+    /// What to do with the key.
+    #[command(subcommand)]
+    pub action: KeyAction,
+}
+
+/// `vigil key` actions.
+#[derive(Debug, clap::Subcommand)]
+pub enum KeyAction {
+    /// Make the signing key (mode 0600 in vigil's data folder); never replaces one.
+    Init(KeyFileArgs),
+    /// Show where the key is and its fingerprint (what a verifier expects).
+    Show(KeyFileArgs),
+}
+
+/// Which key file.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeyFileArgs {
+    /// The key file (default: signing-key.json in vigil's data folder, $XDG_DATA_HOME/vigil).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
 }
 
 /// `vigil features`.
@@ -353,6 +381,9 @@ pub struct ExportArgs {
     pub json: bool,
     #[command(flatten)]
     pub footage: FootageArgs,
+    // The signing key: the installation's when there is one (see `vigil key`).
+    #[command(flatten)]
+    pub signing: KeyFileArgs,
 }
 
 /// How to read footage that leaves a choice (shared by `score` and `export`).
@@ -409,6 +440,16 @@ pub struct VerifyArgs {
     /// Case whose audit log records the verification (for export folders).
     #[arg(long, value_name = "CASE")]
     pub case: Option<PathBuf>,
+    /// Fail unless the export is signed by the key with this fingerprint (as `vigil key show`
+    /// prints it where the export was made): a forger can sign with a key of their own.
+    #[arg(long, value_name = "FINGERPRINT", value_parser = parse_fingerprint)]
+    pub expect_key: Option<String>,
+}
+
+fn parse_fingerprint(s: &str) -> Result<String, String> {
+    vigil::case::normalise_fingerprint(s).ok_or_else(|| {
+        format!("'{s}' is not a key fingerprint (40 hex digits, as `vigil key show` prints)")
+    })
 }
 
 /// `vigil open`.

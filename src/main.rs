@@ -63,6 +63,7 @@ fn main() -> ExitCode {
         Some(Command::Pack(args)) => cmd::mil::pack(&args),
         Some(Command::Bank(args)) => cmd::bank::bank(&args),
         Some(Command::Kit(args)) => cmd::mil::kit(&args),
+        Some(Command::Key(args)) => cmd::key::key(&args),
         None => cmd::open::open(OpenArgs {
             files: Vec::new(),
             case: None,

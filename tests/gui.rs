@@ -38,6 +38,7 @@ fn config(files: Vec<PathBuf>, case: Option<PathBuf>, cache: &Path) -> AppConfig
             ..vigil::case::Settings::default()
         },
         settings_persist: false,
+        signing_key: None,
     }
 }
 
@@ -65,8 +66,8 @@ fn one_clip_export(h: &mut Harness<'_, VigilApp>) -> (PathBuf, serde_json::Value
         a.exports_running == 0 && !a.notices.is_empty()
     });
     let notice = h.state().notices.last().unwrap().clone();
-    assert!(notice.starts_with("Exported 1 clip to "), "{notice}");
-    let folder = PathBuf::from(notice.trim_start_matches("Exported 1 clip to "));
+    assert!(notice.starts_with("Exported 1 clip, "), "{notice}");
+    let folder = PathBuf::from(notice.split_once(", to ").unwrap().1);
     let manifest =
         serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
     (folder, manifest)
@@ -480,6 +481,9 @@ fn exports_a_flagged_span_and_verifies_the_case_with_an_audit_trail() {
     let case_path = dir.path().join("case.vigil.json");
     let mut cfg = config(vec![clip.clone()], Some(case_path.clone()), cache);
     cfg.settings.export_dir = Some(dir.path().join("exports"));
+    let key_path = dir.path().join("signing-key.json");
+    let key = vigil::case::ExportSigner::create(&key_path).unwrap();
+    cfg.signing_key = Some(key_path.clone());
     let mut h = harness(cfg);
     wait_until(&mut h, "scores", scored);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
@@ -496,7 +500,10 @@ fn exports_a_flagged_span_and_verifies_the_case_with_an_audit_trail() {
             .unwrap()
             .starts_with("flagged span 1 of 1")
     );
-    assert!(vigil::case::verify_export_dir(&folder).passed());
+    let checked = vigil::case::verify_export_dir(&folder);
+    assert!(checked.passed(), "{checked:?}");
+    assert_eq!(manifest["signer"]["fingerprint"], key.fingerprint());
+    assert_eq!(checked.signed_by.as_deref(), Some(key.fingerprint()));
 
     h.get_by_label("File").click();
     h.run_steps(2);
@@ -526,6 +533,8 @@ fn exports_a_flagged_span_and_verifies_the_case_with_an_audit_trail() {
         .arg(dir.path().join("cli-export"))
         .arg("--case")
         .arg(&case_path)
+        .arg("--key")
+        .arg(&key_path)
         .arg(clip));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = vigil::case::audit::read(&vigil::case::audit::audit_path_for(&case_path)).unwrap();
@@ -534,9 +543,10 @@ fn exports_a_flagged_span_and_verifies_the_case_with_an_audit_trail() {
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(app), keys(cli));
     assert_eq!(keys(&app["clips"][0]), keys(&cli["clips"][0]));
-    for k in ["source", "source_sha256"] {
+    for k in ["source", "source_sha256", "signed_by"] {
         assert_eq!(app[k], cli[k], "{k}");
     }
+    assert_eq!(app["signed_by"], key.fingerprint());
     for k in ["from_s", "to_s"] {
         assert_eq!(app["clips"][0][k], cli["clips"][0][k], "{k}");
     }

@@ -71,6 +71,7 @@ pub fn exported(out: &crate::case::ExportOutcome) -> AuditEvent {
             "source_sha256": m.source.sha256,
             "folder": out.dir.display().to_string(),
             "clips": clips,
+            "signed_by": m.signer.as_ref().map(|s| &s.fingerprint),
         }),
     )
 }
@@ -84,6 +85,7 @@ pub fn verified(target: &str, report: &crate::case::VerifyReport) -> AuditEvent 
             "target": target,
             "passed": report.passed(),
             "problems": report.problems,
+            "signed_by": report.signed_by,
         }),
     )
 }

@@ -11,6 +11,7 @@ pub use super::manifest::{
     ClipRecord, ExportManifest, Findings, ModelRecord, Requested, Shown, SourceRecord,
 };
 use super::report::{ClipPictures, report_html, score_plot_png};
+use super::signing::{ExportSigner, SIGNATURE_FILE};
 use crate::base::plot::png_from_rgb;
 use crate::base::{now_utc, sha256_file, write_atomic};
 use crate::video::{
@@ -137,6 +138,9 @@ pub struct ExportJob {
     pub throttle: std::time::Duration,
     /// Which video stream, and the frame rate of footage that stores no frame times.
     pub open: crate::video::OpenOptions,
+    /// This installation's key: when set, `manifest.json` and `SHA256SUMS` are signed
+    /// (`SIGNATURE.json`) and the manifest and report name the key.
+    pub signer: Option<std::sync::Arc<ExportSigner>>,
 }
 
 /// What a finished export left.
@@ -434,6 +438,7 @@ fn build(
         }),
         threshold: job.scores.as_ref().map(|s| s.threshold),
         scores_provisional: job.scores.as_ref().and_then(|s| s.provisional.clone()),
+        signer: job.signer.as_ref().map(|s| s.record()),
         clips,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest)
@@ -455,6 +460,14 @@ fn build(
     }
     let sums_path = staging.join("SHA256SUMS");
     write_atomic(&sums_path, sums.as_bytes()).map_err(io(&sums_path))?;
+    // The signature over both, beside them (it cannot be in the list it signs).
+    if let Some(signer) = &job.signer {
+        let signature = signer.sign(&manifest_json, sums.as_bytes());
+        let json = serde_json::to_vec_pretty(&signature)
+            .map_err(|e| ExportError::Request(format!("signature: {e}")))?;
+        let sig_path = staging.join(SIGNATURE_FILE);
+        write_atomic(&sig_path, &json).map_err(io(&sig_path))?;
+    }
     tracing::debug!("export staged for {}", final_dir.display());
     Ok(manifest)
 }

@@ -2,6 +2,7 @@
 //! stream), the model and scores shown, what was asked for, and each clip with its method,
 //! frames and hash. A court reads it; `vigil verify` re-checks it.
 
+use super::signing::SignerRecord;
 use serde::{Deserialize, Serialize};
 
 /// Recording gaps and damaged regions found while decoding, on the footage's time axis.
@@ -181,6 +182,9 @@ pub struct ExportManifest {
     /// Set when the scores were provisional (exported while scoring ran): their source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores_provisional: Option<String>,
+    /// The key that signed the export (`SIGNATURE.json`); absent when it is not signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<SignerRecord>,
     /// The clips.
     pub clips: Vec<ClipRecord>,
 }

@@ -3,8 +3,9 @@
 //! and verification.
 //!
 //! Owns what an evidence folder and a case file hold. The hashes and atomic writes it relies on
-//! are `base`'s (every module writes files the same way). Must not draw anything or know about
-//! models or scoring.
+//! are `base`'s (every module writes files the same way); the signatures ed25519-dalek's. Must
+//! not draw anything or run models: of scoring it reads only a finished `pipeline::ScoreReport`,
+//! to record its scores in an export.
 
 pub mod audit;
 pub mod evidence;
@@ -12,6 +13,7 @@ mod file;
 mod manifest;
 mod report;
 mod settings;
+mod signing;
 pub mod verify;
 
 /// The hashes evidence is fingerprinted with (defined in `base`, under every module).
@@ -22,4 +24,8 @@ pub use evidence::{
 };
 pub use file::{CASE_VERSION, Case, CaseError, CaseFile, CaseView, Mark, MarkKind};
 pub use settings::Settings;
+pub use signing::{
+    ExportSignature, ExportSigner, KeyError, SIGNATURE_FILE, SignerRecord, check_export_signature,
+    fingerprint, normalise_fingerprint,
+};
 pub use verify::{VerifyReport, VerifyTarget, verify_case, verify_export_dir};

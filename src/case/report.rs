@@ -253,6 +253,22 @@ pub fn report_html(m: &ExportManifest, pictures: &[ClipPictures]) -> String {
          <code>SHA256SUMS</code>. Run <code>sha256sum -c SHA256SUMS</code> in the folder, or \
          <code>vigil verify FOLDER</code>, which also reports files that are missing or were added.</p>\n",
     );
+    match &m.signer {
+        Some(s) => h.push_str(&format!(
+            "<p><code>manifest.json</code> and <code>SHA256SUMS</code> are signed ({}, in \
+             <code>SIGNATURE.json</code>) by the key with fingerprint <b><code>{}</code></b>. \
+             <code>vigil verify --expect-key '{}' FOLDER</code> checks the signature and that it \
+             was made with this key: a folder whose clips were changed and whose lists of hashes \
+             were rewritten to match fails it.</p>\n",
+            esc(&s.algorithm),
+            esc(&s.fingerprint),
+            esc(&s.fingerprint)
+        )),
+        None => h.push_str(
+            "<p>This export is not signed: no signing key was set up where it was made \
+             (<code>vigil key init</code>).</p>\n",
+        ),
+    }
     h.push_str("</body></html>\n");
     h
 }

@@ -2,6 +2,7 @@
 //! against the SHA-256 recorded in the case, and report every problem.
 
 use super::Case;
+use super::signing::{SIGNATURE_FILE, check_export_signature};
 use crate::base::sha256_file;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ pub struct VerifyReport {
     pub ok: Vec<String>,
     /// Problems, one sentence each.
     pub problems: Vec<String>,
+    /// An export folder's signing key (fingerprint), when its signature is valid.
+    pub signed_by: Option<String>,
 }
 
 impl VerifyReport {
@@ -99,12 +102,13 @@ pub fn verify_export_dir(dir: &Path) -> VerifyReport {
         .map(|(h, n)| (n.clone(), h.clone()))
         .collect();
     cross_check(dir, &sums, &actual, &mut r);
+    check_signature(dir, &mut r);
     match std::fs::read_dir(dir) {
         Ok(rd) => {
             let mut extra: Vec<String> = rd
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n != "SHA256SUMS" && !listed.contains(n))
+                .filter(|n| n != "SHA256SUMS" && n != SIGNATURE_FILE && !listed.contains(n))
                 .collect();
             extra.sort();
             for n in extra {
@@ -117,6 +121,37 @@ pub fn verify_export_dir(dir: &Path) -> VerifyReport {
             .push(format!("{}: cannot list: {e}", dir.display())),
     }
     r
+}
+
+/// The signature, when there is one: valid over `manifest.json` and `SHA256SUMS` as they are
+/// now, and made with the key the manifest names. A manifest that names a key while the folder
+/// has no signature lost it (or was altered to say so): a problem too.
+fn check_signature(dir: &Path, r: &mut VerifyReport) {
+    let named = std::fs::read(dir.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|m| m["signer"]["fingerprint"].as_str().map(str::to_string));
+    match (check_export_signature(dir), named) {
+        (Ok(Some(sig)), named) => {
+            if named.as_deref().is_some_and(|n| n != sig.fingerprint) {
+                r.problems.push(format!(
+                    "{SIGNATURE_FILE}: signed by key {}, but manifest.json names key {}",
+                    sig.fingerprint,
+                    named.unwrap_or_default()
+                ));
+            }
+            r.ok.push(format!(
+                "{SIGNATURE_FILE} (Ed25519, key {})",
+                sig.fingerprint
+            ));
+            r.signed_by = Some(sig.fingerprint);
+        }
+        (Ok(None), Some(named)) => r.problems.push(format!(
+            "{SIGNATURE_FILE}: MISSING (manifest.json says key {named} signed this export)"
+        )),
+        (Ok(None), None) => {}
+        (Err(problem), _) => r.problems.push(problem),
+    }
 }
 
 /// The hashes an export folder states more than once must agree: `manifest.json` records each

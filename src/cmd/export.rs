@@ -44,6 +44,14 @@ pub(crate) fn export(args: &ExportArgs) -> u8 {
             return EXIT_FOOTAGE;
         }
     };
+    // The key first: an export is never made unsigned because the key turned out unusable.
+    let signer = match super::key::export_signer(&args.signing) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("vigil: error: {e}");
+            return EXIT_OTHER;
+        }
+    };
     let report = cached_scores(&args.file, args.model.as_deref(), args.threshold, open);
     let analyst = args
         .analyst
@@ -84,6 +92,7 @@ pub(crate) fn export(args: &ExportArgs) -> u8 {
             .map(|r| ScoresContext::of_report(r, args.threshold)),
         throttle,
         open,
+        signer,
     };
     match vigil::case::export_evidence(&job) {
         Ok(out) => {
@@ -121,6 +130,12 @@ pub(crate) fn export(args: &ExportArgs) -> u8 {
                     "  manifest.json, SHA256SUMS and report.html written; check with: vigil verify {}",
                     out.dir.display()
                 );
+                match &out.manifest.signer {
+                    Some(s) => outln!("  signed by key {} (SIGNATURE.json)", s.fingerprint),
+                    None => eprintln!(
+                        "vigil: note: the export is not signed: this installation has no signing key (make one with `vigil key init`)"
+                    ),
+                }
             }
             0
         }

@@ -5,6 +5,7 @@ pub(crate) mod bank;
 pub(crate) mod doctor;
 pub(crate) mod eval;
 pub(crate) mod export;
+pub(crate) mod key;
 pub(crate) mod mil;
 pub(crate) mod open;
 pub(crate) mod probe;

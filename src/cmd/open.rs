@@ -43,6 +43,7 @@ pub(crate) fn open(args: OpenArgs) -> u8 {
         autosave_path: vigil::gui::VigilApp::default_autosave_path(),
         settings,
         settings_persist: true,
+        signing_key: vigil::case::ExportSigner::default_path().ok(),
     };
     match vigil::gui::run(config) {
         Ok(()) => 0,

@@ -13,7 +13,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> u8 {
             return EXIT_FOOTAGE;
         }
     };
-    let (report, case_path) = match &target {
+    let (mut report, case_path) = match &target {
         VerifyTarget::ExportDir(d) => (vigil::case::verify_export_dir(d), args.case.clone()),
         VerifyTarget::Case(p) => match Case::load(p) {
             Ok(case) => (vigil::case::verify_case(&case), Some(p.clone())),
@@ -23,6 +23,9 @@ pub(crate) fn verify(args: &VerifyArgs) -> u8 {
             }
         },
     };
+    if let VerifyTarget::ExportDir(_) = &target {
+        signature_lines(&mut report, args.expect_key.as_deref());
+    }
     for ok in &report.ok {
         outln!("OK       {ok}");
     }
@@ -46,4 +49,36 @@ pub(crate) fn verify(args: &VerifyArgs) -> u8 {
         }
     }
     if report.passed() { 0 } else { EXIT_VERIFY }
+}
+
+/// Says who signed an export folder, and holds it to `--expect-key`: a valid signature only
+/// proves the folder is as its key's holder left it, so the key itself must be the expected
+/// one (or, without `--expect-key`, is compared with this installation's).
+fn signature_lines(report: &mut vigil::case::VerifyReport, expected: Option<&str>) {
+    let local = vigil::case::ExportSigner::default_path()
+        .ok()
+        .and_then(|p| vigil::case::ExportSigner::load(&p).ok())
+        .map(|k| k.fingerprint().to_string());
+    match (&report.signed_by, expected) {
+        (Some(by), Some(want)) if by != want => report.problems.push(format!(
+            "SIGNATURE.json: signed by {by}, not the expected key {want}"
+        )),
+        (Some(by), Some(_)) => outln!("signed by {by} (the expected key)"),
+        (Some(by), None) => {
+            let whose = match &local {
+                Some(l) if l == by => "this installation's key",
+                Some(_) => {
+                    "not this installation's key; check its fingerprint with whoever made the export"
+                }
+                None => {
+                    "this installation has no key to compare; check the fingerprint with whoever made the export"
+                }
+            };
+            outln!("signed by {by} ({whose})");
+        }
+        (None, Some(want)) => report.problems.push(format!(
+            "SIGNATURE.json: the export is not signed, and key {want} was expected"
+        )),
+        (None, None) => outln!("not signed (nothing proves who made this folder)"),
+    }
 }

@@ -27,10 +27,12 @@ pub fn pack_dir() -> PathBuf {
 }
 
 /// The real `vigil` binary with a private cache folder, using the suite's pack (`pack_dir`)
-/// wherever no `--model` is given.
+/// wherever no `--model` is given, and a private data folder (no signing key unless a test
+/// makes one: the user's own never signs a test's exports).
 pub fn vigil(cache: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
     c.env("VIGIL_CACHE_DIR", cache)
+        .env("XDG_DATA_HOME", cache.join("xdg-data"))
         .env("VIGIL_MODEL", pack_dir());
     c
 }

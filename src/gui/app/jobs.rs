@@ -104,6 +104,11 @@ impl VigilApp {
     }
 
     pub(super) fn start_export(&mut self, spans: Vec<SpanRequest>, label: &str) {
+        if let Some(why) = &self.signer_broken {
+            let msg = format!("no export: the signing key cannot be used: {why}");
+            self.error(msg);
+            return;
+        }
         if spans.is_empty() {
             self.error("nothing to export: no flagged spans at this threshold".into());
             return;
@@ -152,6 +157,7 @@ impl VigilApp {
             exact: false,
             throttle: std::time::Duration::ZERO,
             open: f.open_options(),
+            signer: self.signer.clone(),
         };
         let (tx, wake) = (self.jobs_tx.clone(), Arc::clone(&self.wake));
         let spawned = std::thread::Builder::new()
@@ -206,8 +212,12 @@ impl VigilApp {
             }
         };
         let m = &out.manifest;
+        let signed = m.signer.as_ref().map_or_else(
+            || "not signed".to_string(),
+            |s| format!("signed by key {}", s.fingerprint),
+        );
         self.notices.push(format!(
-            "Exported {} clip{} to {}",
+            "Exported {} clip{}, {signed}, to {}",
             m.clips.len(),
             if m.clips.len() == 1 { "" } else { "s" },
             out.dir.display()

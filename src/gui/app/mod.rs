@@ -20,7 +20,8 @@ use super::timeline::TimelineView;
 use crate::base::now_utc;
 use crate::case::audit::{self, AuditAction, AuditEvent};
 use crate::case::{
-    Case, ExportJob, Mark, MarkKind, ScoresContext, Settings, SpanRequest, VerifyReport,
+    Case, ExportJob, ExportSigner, KeyError, Mark, MarkKind, ScoresContext, Settings, SpanRequest,
+    VerifyReport,
 };
 use crate::model::Pack;
 use crate::pipeline::{
@@ -53,6 +54,9 @@ pub struct AppConfig {
     pub settings: Settings,
     /// Where the settings window saves to; None: not saved (tests).
     pub settings_persist: bool,
+    /// The signing key exports are signed with ([`crate::case::ExportSigner`]); None: exports
+    /// are unsigned (tests).
+    pub signing_key: Option<PathBuf>,
 }
 
 /// What a background job (export, verification) reports.
@@ -117,6 +121,11 @@ pub struct VigilApp {
     hashing: Option<ItemKey>,
     autosave_path: Option<PathBuf>,
     settings_persist: bool,
+    /// Signs exports, when the installation has a key.
+    signer: Option<Arc<ExportSigner>>,
+    /// Why the key could not be used (open to others, damaged): exports are refused, never
+    /// made unsigned in its place, as on the command line.
+    signer_broken: Option<String>,
     scoring: Option<ScoringWorker>,
     /// The pack scoring runs with (id, manifest SHA-256): named in exports made from
     /// provisional scores, before a report names it.
@@ -204,6 +213,8 @@ impl VigilApp {
             hashing: None,
             autosave_path: config.autosave_path.clone(),
             settings_persist: config.settings_persist,
+            signer: None,
+            signer_broken: None,
             scoring,
             pack_model,
             queue: Vec::new(),
@@ -214,6 +225,17 @@ impl VigilApp {
             pending: Vec::new(),
             wake,
         };
+        match config.signing_key.as_deref().map(ExportSigner::load) {
+            Some(Ok(key)) => app.signer = Some(Arc::new(key)),
+            Some(Err(KeyError::Missing(_))) => app.notices.push(
+                "Exports are not signed: this installation has no signing key (make one with `vigil key init`).".into(),
+            ),
+            Some(Err(e)) => {
+                app.errors.push(format!("exports are refused until the signing key is mended: {e}"));
+                app.signer_broken = Some(e.to_string());
+            }
+            None => {}
+        }
         if let Some(case) = &config.case_path {
             if case.exists() {
                 app.open_case(case);

@@ -16,6 +16,7 @@ fn app() -> (VigilApp, DetachedEnd) {
         autosave_path: None,
         settings: Settings::default(),
         settings_persist: false,
+        signing_key: None,
     };
     let app = VigilApp::with_worker(
         Arc::new(|| {}),
