@@ -82,6 +82,7 @@ fn the_key_is_made_once_private_and_refused_when_others_may_read_it() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("chmod 600"));
     assert!(!dir.path().join("e").exists());
 }
 
@@ -108,6 +109,14 @@ fn a_consistently_forged_export_is_caught_by_its_signature() {
     let o = verify(&d, &["--expect-key", &fpr]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("signed by {fpr}")));
+
+    // A signature removed while the manifest still names its key is missed.
+    let sig = std::fs::read(d.join("SIGNATURE.json")).unwrap();
+    std::fs::remove_file(d.join("SIGNATURE.json")).unwrap();
+    let o = verify(&d, &[]);
+    assert_eq!(o.status.code(), Some(EXIT_VERIFY));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("SIGNATURE.json: MISSING"));
+    std::fs::write(d.join("SIGNATURE.json"), &sig).unwrap();
 
     // The forgery: one byte of the clip changed, and every file that states its hash
     // rewritten to match. Without the signature it would pass.
@@ -174,9 +183,26 @@ fn a_consistently_forged_export_is_caught_by_its_signature() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("CHANGED since it was signed"), "{text}");
 
-    // The forger signs with a key of their own (and names it in the manifest): the signature
-    // is sound, the key is not the one expected.
+    // The forger signs with a key of their own: the manifest still names the real key.
     let forger = vigil::case::ExportSigner::create(&dir.path().join("forger.json")).unwrap();
+    let resign = |d: &Path| {
+        let sig = forger.sign(
+            &std::fs::read(d.join("manifest.json")).unwrap(),
+            &std::fs::read(d.join("SHA256SUMS")).unwrap(),
+        );
+        std::fs::write(
+            d.join("SIGNATURE.json"),
+            serde_json::to_vec_pretty(&sig).unwrap(),
+        )
+        .unwrap();
+    };
+    resign(&d);
+    let o = verify(&d, &[]);
+    assert_eq!(o.status.code(), Some(EXIT_VERIFY));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("but manifest.json names key"));
+
+    // And names their key in the manifest too: the signature is sound, the key is not the
+    // one expected.
     let t = std::fs::read_to_string(d.join("manifest.json")).unwrap();
     std::fs::write(
         d.join("manifest.json"),
@@ -184,15 +210,7 @@ fn a_consistently_forged_export_is_caught_by_its_signature() {
     )
     .unwrap();
     rewrite_sums(&d);
-    let sig = forger.sign(
-        &std::fs::read(d.join("manifest.json")).unwrap(),
-        &std::fs::read(d.join("SHA256SUMS")).unwrap(),
-    );
-    std::fs::write(
-        d.join("SIGNATURE.json"),
-        serde_json::to_vec_pretty(&sig).unwrap(),
-    )
-    .unwrap();
+    resign(&d);
     let o = verify(&d, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     let text = String::from_utf8_lossy(&o.stdout);

@@ -93,7 +93,6 @@ pub struct ClipPictures {
     pub plot: Option<Vec<u8>>,
 }
 
-/// The self-contained report page.
 /// The report's words for what decoding found in a clip's span.
 fn findings_words(c: &ClipRecord) -> String {
     let Some(f) = &c.findings else {
@@ -163,6 +162,8 @@ fn timing_words(s: &SourceRecord) -> String {
     }
 }
 
+/// The self-contained report page: the export in words, each clip's peak frame and score plot
+/// (embedded PNGs), how to check the folder, and who signed it.
 pub fn report_html(m: &ExportManifest, pictures: &[ClipPictures]) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");

@@ -213,6 +213,28 @@ impl ExportSigner {
         Ok(Self::from_key(key, path))
     }
 
+    /// The fingerprint of the key at `path`, read from its public half only (verifying an
+    /// export never needs the secret, nor a key file private enough to sign with).
+    pub fn fingerprint_at(path: &Path) -> Result<String, KeyError> {
+        let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => KeyError::Missing(path.to_path_buf()),
+            _ => KeyError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+        let invalid = |why: String| KeyError::Invalid {
+            path: path.to_path_buf(),
+            why,
+        };
+        let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let public: [u8; 32] = hex::decode(&file.public_key)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| invalid("the public key is not 32 bytes of hex".into()))?;
+        Ok(fingerprint(&public))
+    }
+
     fn from_key(key: SigningKey, path: &Path) -> Self {
         Self {
             fingerprint: fingerprint(&key.verifying_key().to_bytes()),
@@ -370,12 +392,12 @@ pub fn check_export_signature(dir: &Path) -> Result<Option<ExportSignature>, Str
     Ok(Some(sig))
 }
 
-/// Writes `bytes` to `path` readable by its owner only: a temporary file in the same folder made
-/// with mode 0600, fsynced, renamed (never over an existing key: `create` checked), then the
-/// folder fsynced.
+/// Writes `bytes` to `path` readable by its owner only: a temporary file of its own (a unique
+/// name in the same folder, mode 0600), fsynced, then hard-linked to `path`, which fails when a
+/// key is there already (so none is ever replaced, even by two `vigil key init` at once), then
+/// the folder fsynced.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
     let io = |source| KeyError::Io {
         path: path.to_path_buf(),
         source,
@@ -385,32 +407,15 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     std::fs::create_dir_all(&dir).map_err(io)?;
-    let tmp = dir.join(format!(
-        ".{}.partial",
-        path.file_name()
-            .map_or_else(|| "key".into(), |n| n.to_string_lossy().into_owned())
-    ));
-    // A partial file is what a crash during an earlier `create` left: never a key in use.
-    if tmp.exists() {
-        std::fs::remove_file(&tmp).map_err(io)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
+    // tempfile makes its files with mode 0600 on Unix, and removes this one when it drops.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".signing-key.")
+        .suffix(".partial")
+        .tempfile_in(&dir)
         .map_err(io)?;
-    let written = f.write_all(bytes).and_then(|()| f.sync_all());
-    drop(f);
-    // A hard link, not a rename: it fails when a key appeared at `path` meanwhile, so none is
-    // ever replaced.
-    if let Err(e) = written.and_then(|()| std::fs::hard_link(&tmp, path)) {
-        if let Err(rm) = std::fs::remove_file(&tmp) {
-            tracing::warn!("cannot remove {}: {rm}", tmp.display());
-        }
-        return Err(io(e));
-    }
-    std::fs::remove_file(&tmp).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    std::fs::hard_link(tmp.path(), path).map_err(io)?;
     if let Ok(d) = std::fs::File::open(&dir) {
         d.sync_all().map_err(io)?;
     }

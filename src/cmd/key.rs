@@ -52,7 +52,12 @@ pub(crate) fn key_path(file: &KeyFileArgs) -> Result<std::path::PathBuf, KeyErro
 pub(crate) fn export_signer(
     file: &KeyFileArgs,
 ) -> Result<Option<std::sync::Arc<ExportSigner>>, KeyError> {
-    let path = key_path(file)?;
+    let path = match key_path(file) {
+        Ok(p) => p,
+        // No home folder, so no installation key (the app exports unsigned then too).
+        Err(KeyError::NoHome) if file.key.is_none() => return Ok(None),
+        Err(e) => return Err(e),
+    };
     match ExportSigner::load(&path) {
         Ok(k) => Ok(Some(std::sync::Arc::new(k))),
         Err(KeyError::Missing(_)) if file.key.is_none() => Ok(None),

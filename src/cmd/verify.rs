@@ -13,6 +13,12 @@ pub(crate) fn verify(args: &VerifyArgs) -> u8 {
             return EXIT_FOOTAGE;
         }
     };
+    if args.expect_key.is_some() && matches!(target, VerifyTarget::Case(_)) {
+        eprintln!(
+            "vigil: error: --expect-key checks an export folder's signature; a case's originals are checked against their recorded SHA-256 and carry none"
+        );
+        return 2;
+    }
     let (mut report, case_path) = match &target {
         VerifyTarget::ExportDir(d) => (vigil::case::verify_export_dir(d), args.case.clone()),
         VerifyTarget::Case(p) => match Case::load(p) {
@@ -57,8 +63,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> u8 {
 fn signature_lines(report: &mut vigil::case::VerifyReport, expected: Option<&str>) {
     let local = vigil::case::ExportSigner::default_path()
         .ok()
-        .and_then(|p| vigil::case::ExportSigner::load(&p).ok())
-        .map(|k| k.fingerprint().to_string());
+        .and_then(|p| vigil::case::ExportSigner::fingerprint_at(&p).ok());
     match (&report.signed_by, expected) {
         (Some(by), Some(want)) if by != want => report.problems.push(format!(
             "SIGNATURE.json: signed by {by}, not the expected key {want}"

@@ -104,11 +104,15 @@ impl VigilApp {
     }
 
     pub(super) fn start_export(&mut self, spans: Vec<SpanRequest>, label: &str) {
-        if let Some(why) = &self.signer_broken {
-            let msg = format!("no export: the signing key cannot be used: {why}");
-            self.error(msg);
-            return;
-        }
+        // A key that cannot be used refuses the export, never leaves it unsigned in its place
+        // (as on the command line).
+        let signer = match self.export_signer() {
+            Ok(s) => s,
+            Err(e) => {
+                self.error(format!("no export: the signing key cannot be used: {e}"));
+                return;
+            }
+        };
         if spans.is_empty() {
             self.error("nothing to export: no flagged spans at this threshold".into());
             return;
@@ -157,7 +161,7 @@ impl VigilApp {
             exact: false,
             throttle: std::time::Duration::ZERO,
             open: f.open_options(),
-            signer: self.signer.clone(),
+            signer,
         };
         let (tx, wake) = (self.jobs_tx.clone(), Arc::clone(&self.wake));
         let spawned = std::thread::Builder::new()
@@ -171,6 +175,26 @@ impl VigilApp {
         match spawned {
             Ok(_) => self.exports_running += 1,
             Err(e) => self.error(format!("cannot start the export: {e}")),
+        }
+    }
+
+    /// The key exports are signed with: the one read before, else the installation's read now
+    /// (`None` when there is none: the export is unsigned and says so).
+    fn export_signer(&mut self) -> Result<Option<Arc<ExportSigner>>, crate::case::KeyError> {
+        if let Some(s) = &self.signer {
+            return Ok(Some(Arc::clone(s)));
+        }
+        let Some(path) = &self.signing_key else {
+            return Ok(None);
+        };
+        match ExportSigner::load(path) {
+            Ok(k) => {
+                let k = Arc::new(k);
+                self.signer = Some(Arc::clone(&k));
+                Ok(Some(k))
+            }
+            Err(crate::case::KeyError::Missing(_)) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 

@@ -121,11 +121,11 @@ pub struct VigilApp {
     hashing: Option<ItemKey>,
     autosave_path: Option<PathBuf>,
     settings_persist: bool,
-    /// Signs exports, when the installation has a key.
+    /// Where the installation's signing key is (None: exports unsigned, tests).
+    signing_key: Option<PathBuf>,
+    /// The key, once read: read again at each export until then, so that a key made or
+    /// mended while the app runs is used without a restart.
     signer: Option<Arc<ExportSigner>>,
-    /// Why the key could not be used (open to others, damaged): exports are refused, never
-    /// made unsigned in its place, as on the command line.
-    signer_broken: Option<String>,
     scoring: Option<ScoringWorker>,
     /// The pack scoring runs with (id, manifest SHA-256): named in exports made from
     /// provisional scores, before a report names it.
@@ -213,8 +213,8 @@ impl VigilApp {
             hashing: None,
             autosave_path: config.autosave_path.clone(),
             settings_persist: config.settings_persist,
+            signing_key: config.signing_key.clone(),
             signer: None,
-            signer_broken: None,
             scoring,
             pack_model,
             queue: Vec::new(),
@@ -230,10 +230,9 @@ impl VigilApp {
             Some(Err(KeyError::Missing(_))) => app.notices.push(
                 "Exports are not signed: this installation has no signing key (make one with `vigil key init`).".into(),
             ),
-            Some(Err(e)) => {
-                app.errors.push(format!("exports are refused until the signing key is mended: {e}"));
-                app.signer_broken = Some(e.to_string());
-            }
+            Some(Err(e)) => app.errors.push(format!(
+                "exports are refused until the signing key is mended: {e}"
+            )),
             None => {}
         }
         if let Some(case) = &config.case_path {

@@ -16,7 +16,7 @@ const PREFS_KEY: &str = "vigil-prefs";
 
 impl VigilApp {
     /// Hands eframe the preferences to keep (playback speed, the case to reopen).
-    pub fn save_prefs(&self, storage: &mut dyn eframe::Storage) {
+    pub(in crate::gui) fn save_prefs(&self, storage: &mut dyn eframe::Storage) {
         let prefs = Prefs {
             speed: self.player.speed,
             last_case: self.case_path.clone(),

@@ -6,6 +6,10 @@ use super::*;
 use crate::pipeline::{DetachedEnd, ScoreCommand};
 
 fn app() -> (VigilApp, DetachedEnd) {
+    app_with(None)
+}
+
+fn app_with(signing_key: Option<PathBuf>) -> (VigilApp, DetachedEnd) {
     let (worker, end) = ScoringWorker::detached();
     let config = AppConfig {
         files: Vec::new(),
@@ -16,7 +20,7 @@ fn app() -> (VigilApp, DetachedEnd) {
         autosave_path: None,
         settings: Settings::default(),
         settings_persist: false,
-        signing_key: None,
+        signing_key,
     };
     let app = VigilApp::with_worker(
         Arc::new(|| {}),
@@ -303,4 +307,43 @@ fn a_deleted_mark_stays_in_the_audit_log() {
     assert_eq!(last.action, AuditAction::Marked);
     assert_eq!(last.details["deleted"]["label"], "shadow");
     assert_eq!(last.details["deleted"]["end_frame"], 89);
+}
+
+#[test]
+fn a_signing_key_others_may_read_refuses_exports_until_it_is_mended() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("signing-key.json");
+    ExportSigner::create(&key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (mut app, end) = app_with(Some(key.clone()));
+    app.settings.export_dir = Some(dir.path().join("exports"));
+    assert!(
+        app.errors.iter().any(|e| e.contains("chmod 600")),
+        "said at start: {:?}",
+        app.errors
+    );
+    let p = paths(1);
+    app.push(Command::OpenFiles(p.clone()));
+    app.run_commands();
+    progress(&mut app, &end, &p[0], provisional(40, 20..24));
+    app.push(Command::ExportPeak(0));
+    app.run_commands();
+    assert_eq!(app.exports_running, 0, "refused, not made unsigned");
+    assert!(
+        app.errors
+            .last()
+            .is_some_and(|e| e.starts_with("no export: the signing key cannot be used")),
+        "{:?}",
+        app.errors
+    );
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    app.push(Command::ExportPeak(0));
+    app.run_commands();
+    assert_eq!(
+        app.exports_running, 1,
+        "the mended key is read again: no restart"
+    );
+    assert!(app.signer.is_some());
 }
