@@ -84,6 +84,31 @@ struct KeyFile {
 
 const KEY_FORMAT: &str = "vigil-signing-key";
 
+impl KeyFile {
+    /// Reads and parses a key file vigil wrote (its permissions are the caller's question).
+    fn read(path: &Path) -> Result<Self, KeyError> {
+        let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => KeyError::Missing(path.to_path_buf()),
+            _ => KeyError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+        let invalid = |why: String| KeyError::Invalid {
+            path: path.to_path_buf(),
+            why,
+        };
+        let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        if file.format != KEY_FORMAT || file.version != 1 || file.algorithm != "ed25519" {
+            return Err(invalid(format!(
+                "{} version {} ({})",
+                file.format, file.version, file.algorithm
+            )));
+        }
+        Ok(file)
+    }
+}
+
 /// This installation's signing key. `Debug` shows the fingerprint only.
 pub struct ExportSigner {
     key: SigningKey,
@@ -105,6 +130,11 @@ impl std::fmt::Debug for ExportSigner {
 pub fn fingerprint(public_key: &[u8; 32]) -> String {
     let hex = sha256_bytes(public_key);
     groups_of_four(&hex[..FINGERPRINT_BYTES * 2])
+}
+
+/// Exactly `N` bytes written as hex, or None.
+fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
+    hex::decode(text).ok().and_then(|b| b.try_into().ok())
 }
 
 /// `3f2a9c01…` as `3f2a 9c01 …` (ASCII hex only).
@@ -188,21 +218,12 @@ impl ExportSigner {
                 mode,
             });
         }
-        let bytes = std::fs::read(path).map_err(io)?;
+        let file = KeyFile::read(path)?;
         let invalid = |why: String| KeyError::Invalid {
             path: path.to_path_buf(),
             why,
         };
-        let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
-        if file.format != KEY_FORMAT || file.version != 1 || file.algorithm != "ed25519" {
-            return Err(invalid(format!(
-                "{} version {} ({})",
-                file.format, file.version, file.algorithm
-            )));
-        }
-        let secret: [u8; 32] = hex::decode(&file.secret)
-            .ok()
-            .and_then(|b| b.try_into().ok())
+        let secret: [u8; 32] = hex_array(&file.secret)
             .ok_or_else(|| invalid("the secret is not 32 bytes of hex".into()))?;
         let key = SigningKey::from_bytes(&secret);
         if hex::encode(key.verifying_key().to_bytes()) != file.public_key {
@@ -216,22 +237,11 @@ impl ExportSigner {
     /// The fingerprint of the key at `path`, read from its public half only (verifying an
     /// export never needs the secret, nor a key file private enough to sign with).
     pub fn fingerprint_at(path: &Path) -> Result<String, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => KeyError::Missing(path.to_path_buf()),
-            _ => KeyError::Io {
-                path: path.to_path_buf(),
-                source,
-            },
-        })?;
-        let invalid = |why: String| KeyError::Invalid {
+        let file = KeyFile::read(path)?;
+        let public: [u8; 32] = hex_array(&file.public_key).ok_or_else(|| KeyError::Invalid {
             path: path.to_path_buf(),
-            why,
-        };
-        let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
-        let public: [u8; 32] = hex::decode(&file.public_key)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| invalid("the public key is not 32 bytes of hex".into()))?;
+            why: "the public key is not 32 bytes of hex".into(),
+        })?;
         Ok(fingerprint(&public))
     }
 
@@ -343,9 +353,7 @@ pub fn check_export_signature(dir: &Path) -> Result<Option<ExportSignature>, Str
             sig.format, sig.version, sig.algorithm
         ));
     }
-    let public: [u8; 32] = hex::decode(&sig.public_key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
+    let public: [u8; 32] = hex_array(&sig.public_key)
         .ok_or_else(|| format!("{SIGNATURE_FILE}: the public key is not 32 bytes of hex"))?;
     if fingerprint(&public) != sig.fingerprint {
         return Err(format!(
@@ -356,9 +364,7 @@ pub fn check_export_signature(dir: &Path) -> Result<Option<ExportSignature>, Str
     }
     let key = VerifyingKey::from_bytes(&public)
         .map_err(|e| format!("{SIGNATURE_FILE}: not an Ed25519 public key ({e})"))?;
-    let signature: [u8; 64] = hex::decode(&sig.signature)
-        .ok()
-        .and_then(|b| b.try_into().ok())
+    let signature: [u8; 64] = hex_array(&sig.signature)
         .ok_or_else(|| format!("{SIGNATURE_FILE}: the signature is not 64 bytes of hex"))?;
     let read = |name: &str| {
         std::fs::read(dir.join(name))

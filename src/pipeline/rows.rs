@@ -95,6 +95,23 @@ impl ClipRows {
     }
 }
 
+/// The original's SHA-256 (read-only, streamed), said before and after: the app lets the
+/// analyst mark the footage from the moment it is known. Both passes start here.
+pub(super) fn hash_original(
+    path: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<String, PipelineError> {
+    progress(Progress::Hashing);
+    let sha256 = sha256_file(path).map_err(|source| VideoError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    progress(Progress::Hashed {
+        sha256: sha256.clone(),
+    });
+    Ok(sha256)
+}
+
 /// [`extract_clip_features`], leaving the features in the cache, with provisional novelty
 /// scores under `provisional`.
 pub(super) fn clip_rows(
@@ -106,14 +123,7 @@ pub(super) fn clip_rows(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ClipRows, PipelineError> {
     let (input, info) = open_video_with(path, &opts.open)?;
-    progress(Progress::Hashing);
-    let sha256 = sha256_file(path).map_err(|source| VideoError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    progress(Progress::Hashed {
-        sha256: sha256.clone(),
-    });
+    let sha256 = hash_original(path, progress)?;
     let contract = &pack.manifest.extractor.input;
     let dim = pack.manifest.extractor.features.dim;
     let clip_s = f64::from(contract.frames) / contract.frame_rate;

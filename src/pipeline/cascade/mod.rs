@@ -37,7 +37,6 @@ mod passes;
 mod select;
 
 use crate::base::float::flush_denormals;
-use crate::base::sha256_file;
 use crate::model::{ExecutionProvider, Extractor, ExtractorSpec, NoveltyParams, Pack};
 use crate::pipeline::PipelineError;
 use crate::pipeline::assemble::Scored;
@@ -49,9 +48,8 @@ use crate::pipeline::novelty::{
 use crate::pipeline::options::{Progress, ScoreOptions};
 use crate::pipeline::provisional::Provisional;
 use crate::pipeline::report::{CascadeSummary, Pass, ScorerSummary};
-use crate::pipeline::rows::FeatureRun;
-use crate::pipeline::rows::{open_cache, open_sessions};
-use crate::video::{VideoError, open_video_with};
+use crate::pipeline::rows::{FeatureRun, hash_original, open_cache, open_sessions};
+use crate::video::open_video_with;
 pub(super) use calibrate::Fusion;
 use calibrate::{
     FusedError, STRATA, calibration_sample, full_resolution_distances, fused_full_parts,
@@ -128,14 +126,7 @@ pub(super) fn score_cascade(
             SHORT_CLIPS as f64 * clip_s
         )));
     }
-    progress(Progress::Hashing);
-    let sha256 = sha256_file(path).map_err(|source| VideoError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    progress(Progress::Hashed {
-        sha256: sha256.clone(),
-    });
+    let sha256 = hash_original(path, progress)?;
     let dim = full_spec.features.dim;
     let caches = open_caches(pack, coarse_spec, opts, &sha256, dim)?;
     let mut ran = RunState::default();
