@@ -444,6 +444,14 @@ pub struct VerifyArgs {
     /// prints it where the export was made): a forger can sign with a key of their own.
     #[arg(long, value_name = "FINGERPRINT", value_parser = parse_fingerprint)]
     pub expect_key: Option<String>,
+    /// Also decode every clip and the original again and compare each picture with the frame
+    /// hashes in the manifest (slower: it decodes the exported spans twice).
+    #[arg(long)]
+    pub frames: bool,
+    /// The original to compare the frames with, when it is no longer where the manifest says
+    /// (a copy on another machine).
+    #[arg(long, value_name = "FILE", requires = "frames")]
+    pub source: Option<PathBuf>,
 }
 
 fn parse_fingerprint(s: &str) -> Result<String, String> {

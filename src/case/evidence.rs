@@ -8,15 +8,17 @@
 //! two hashes agree.
 
 pub use super::manifest::{
-    ClipRecord, ExportManifest, Findings, ModelRecord, Requested, Shown, SourceRecord,
+    ClipRecord, ExportManifest, Findings, FrameHashes, ModelRecord, Requested, Shown, SourceRecord,
+    frame_runs,
 };
 use super::report::{ClipPictures, report_html, score_plot_png};
 use super::signing::{ExportSigner, SIGNATURE_FILE};
 use crate::base::plot::png_from_rgb;
 use crate::base::{now_utc, sha256_file, write_atomic};
 use crate::video::{
-    ClipRequest, CopyOptions, IndexedVideo, VideoError, copy_refused, export_exact,
-    export_reencode, export_stream_copy,
+    ClipExport, ClipRequest, CopyOptions, FRAME_HASH_METHOD, IndexedVideo, VideoError,
+    copy_refused, export_exact, export_reencode, export_stream_copy, file_frame_hashes,
+    reproduce_command, source_frame_hashes,
 };
 use std::path::{Path, PathBuf};
 
@@ -246,6 +248,35 @@ pub fn export_evidence(job: &ExportJob) -> Result<ExportOutcome, ExportError> {
     })
 }
 
+/// Hashes every picture the clip `c` shows, and the source frames it shows (the asked span and
+/// any anchors past its end), decoding each file again.
+fn hash_frames(video: &IndexedVideo, c: &ClipExport) -> Result<FrameHashes, ExportError> {
+    let mut frames: Vec<u64> = (c.first_frame..=c.last_frame)
+        .chain(c.trailing_frames.iter().copied())
+        .collect();
+    frames.sort_unstable();
+    frames.dedup();
+    let source = source_frame_hashes(video, &frames)?;
+    let clip = file_frame_hashes(&c.file)?;
+    let n = source.hashes.len().max(clip.hashes.len());
+    let first_difference = (0..n).find(|&i| source.hashes.get(i) != clip.hashes.get(i));
+    Ok(FrameHashes {
+        method: FRAME_HASH_METHOD.into(),
+        pixel_format: source.pixel_format,
+        width: source.width,
+        height: source.height,
+        source_frames: frame_runs(&frames),
+        source: source.hashes,
+        clip: clip.hashes,
+        identical: first_difference.is_none(),
+        first_difference,
+        reproduce: (
+            reproduce_command(&format!("0:{}", video.info.stream_index)),
+            reproduce_command("0:v:0"),
+        ),
+    })
+}
+
 fn build(
     job: &ExportJob,
     video: &IndexedVideo,
@@ -326,6 +357,7 @@ fn build(
             .file
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let frame_hashes = hash_frames(video, &c)?;
         let clip_sha = sha256_file(&c.file).map_err(io(&c.file))?;
         let clip_bytes = std::fs::metadata(&c.file).map_err(io(&c.file))?.len();
         let (peak_score, peak_s) = match span.peak_score {
@@ -391,6 +423,7 @@ fn build(
             audio_packets: c.audio_packets,
             streams: c.streams.clone(),
             left_out: c.left_out.clone(),
+            frame_hashes: Some(frame_hashes),
             peak_score,
             peak_s,
         });

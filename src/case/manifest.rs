@@ -105,6 +105,55 @@ pub struct Shown {
     pub last_frame: u64,
 }
 
+/// Every picture a clip shows, hashed, beside the hashes of the source frames it shows: the
+/// same pictures, proven frame by frame (`vigil verify --frames` decodes both again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameHashes {
+    /// How a picture is hashed ([`crate::video::FRAME_HASH_METHOD`]).
+    pub method: String,
+    /// The decoder's pixel format of the source's pictures.
+    pub pixel_format: String,
+    /// Their width.
+    pub width: u32,
+    /// Their height.
+    pub height: u32,
+    /// The source frames the clip shows, in order, as inclusive ranges of frame numbers.
+    pub source_frames: Vec<[u64; 2]>,
+    /// The hash of each of those source frames, in order.
+    pub source: Vec<String>,
+    /// The hash of each picture the clip shows, in order.
+    pub clip: Vec<String>,
+    /// True when the two lists are equal: the clip shows the original's pictures.
+    pub identical: bool,
+    /// The first clip picture that differs from its source frame (0-based), when one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_difference: Option<usize>,
+    /// FFmpeg commands that print the same hashes without vigil: for the source, for the clip.
+    pub reproduce: (String, String),
+}
+
+impl FrameHashes {
+    /// The source frame numbers listed, one by one.
+    pub fn source_frame_numbers(&self) -> Vec<u64> {
+        self.source_frames
+            .iter()
+            .flat_map(|&[a, b]| a..=b)
+            .collect()
+    }
+}
+
+/// `frames` (ascending) as inclusive runs.
+pub fn frame_runs(frames: &[u64]) -> Vec<[u64; 2]> {
+    let mut runs: Vec<[u64; 2]> = Vec::new();
+    for &f in frames {
+        match runs.last_mut() {
+            Some(run) if run[1] + 1 == f => run[1] = f,
+            _ => runs.push([f, f]),
+        }
+    }
+    runs
+}
+
 /// One exported clip in the manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClipRecord {
@@ -152,6 +201,10 @@ pub struct ClipRecord {
     pub streams: Vec<String>,
     /// Streams of the original left out.
     pub left_out: Vec<String>,
+    /// Every picture of the clip and of the source span, hashed; absent in exports made
+    /// before vigil listed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_hashes: Option<FrameHashes>,
     /// Highest score in the span.
     pub peak_score: Option<f32>,
     /// Where.

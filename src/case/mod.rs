@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod evidence;
 mod file;
+mod frames;
 mod manifest;
 mod report;
 mod settings;
@@ -23,6 +24,7 @@ pub use evidence::{
     export_evidence,
 };
 pub use file::{CASE_VERSION, Case, CaseError, CaseFile, CaseView, Mark, MarkKind};
+pub use frames::verify_frames;
 pub use settings::Settings;
 pub use signing::{
     ExportSignature, ExportSigner, KeyError, SIGNATURE_FILE, SignerRecord, check_export_signature,

@@ -94,6 +94,44 @@ pub struct ClipPictures {
 }
 
 /// The report's words for what decoding found in a clip's span.
+/// The frame hashes in a sentence: how many pictures, and whether the clip shows the source's.
+fn frame_hash_words(c: &ClipRecord) -> String {
+    let Some(f) = &c.frame_hashes else {
+        return "not listed".to_string();
+    };
+    let runs = f
+        .source_frames
+        .iter()
+        .map(|[a, b]| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}–{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let verdict = match f.first_difference {
+        None if f.identical => format!(
+            "the clip's {} pictures are identical, frame by frame, to source frames {runs}",
+            f.clip.len()
+        ),
+        Some(i) => format!(
+            "the clip's pictures DIFFER from source frames {runs} from picture {} of {} on",
+            i + 1,
+            f.clip.len()
+        ),
+        None => format!("the clip's pictures DIFFER from source frames {runs}"),
+    };
+    format!(
+        "every decoded picture hashed (SHA-256 of its {} {}×{} pixels); {verdict}. The hashes are listed in manifest.json; <code>vigil verify --frames</code> decodes both again, and FFmpeg alone prints the same hashes: <code>{}</code>",
+        esc(&f.pixel_format),
+        f.width,
+        f.height,
+        esc(&f.reproduce.1)
+    )
+}
+
 fn findings_words(c: &ClipRecord) -> String {
     let Some(f) = &c.findings else {
         return "not checked: the footage had not been decoded to its end when this was exported (score it, then export again)".into();
@@ -360,6 +398,7 @@ fn clip_html(h: &mut String, i: usize, c: &ClipRecord, p: &ClipPictures) {
             },
         ),
         ("Lead-in", lead),
+        ("Frame hashes", frame_hash_words(c)),
         (
             "End",
             if c.trailing_frames.is_empty() {

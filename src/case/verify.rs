@@ -14,6 +14,8 @@ pub struct VerifyReport {
     pub ok: Vec<String>,
     /// Problems, one sentence each.
     pub problems: Vec<String>,
+    /// What was not checked, and why (not a failure), one sentence each.
+    pub notes: Vec<String>,
     /// An export folder's signing key (fingerprint), when its signature is valid.
     pub signed_by: Option<String>,
 }

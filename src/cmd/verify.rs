@@ -19,6 +19,12 @@ pub(crate) fn verify(args: &VerifyArgs) -> u8 {
         );
         return 2;
     }
+    if args.frames && matches!(target, VerifyTarget::Case(_)) {
+        eprintln!(
+            "vigil: error: --frames checks an export folder's frame hashes; a case's originals are checked against their recorded SHA-256"
+        );
+        return 2;
+    }
     let (mut report, case_path) = match &target {
         VerifyTarget::ExportDir(d) => (vigil::case::verify_export_dir(d), args.case.clone()),
         VerifyTarget::Case(p) => match Case::load(p) {
@@ -29,8 +35,11 @@ pub(crate) fn verify(args: &VerifyArgs) -> u8 {
             }
         },
     };
-    if let VerifyTarget::ExportDir(_) = &target {
+    if let VerifyTarget::ExportDir(d) = &target {
         signature_lines(&mut report, args.expect_key.as_deref());
+        if args.frames {
+            vigil::case::verify_frames(d, args.source.as_deref(), &mut report);
+        }
     }
     for ok in &report.ok {
         outln!("OK       {ok}");
@@ -38,9 +47,12 @@ pub(crate) fn verify(args: &VerifyArgs) -> u8 {
     for p in &report.problems {
         outln!("PROBLEM  {p}");
     }
+    for n in &report.notes {
+        outln!("NOTE     {n}");
+    }
     let verdict = if report.passed() { "passed" } else { "FAILED" };
     outln!(
-        "verification {verdict}: {} file(s) match, {} problem(s)",
+        "verification {verdict}: {} check(s) match, {} problem(s)",
         report.ok.len(),
         report.problems.len()
     );

@@ -203,6 +203,15 @@ impl FrameDecoder {
         })
     }
 
+    /// Gives the pictures as the decoder makes them: no deinterlacing, no turning upright.
+    /// Lossless exports and frame hashes need the original's own pictures; the scorer and the
+    /// player want them upright and whole ([`super::fields`]).
+    pub fn as_decoded(mut self) -> Self {
+        self.filter_decided = true;
+        self.filter = None;
+        self
+    }
+
     /// The first frame's timestamp in stream ticks, once a frame has been decoded.
     pub fn origin_ticks(&self) -> Option<i64> {
         self.origin

@@ -206,6 +206,23 @@ pub fn export_stream_copy(req: &ClipRequest<'_>) -> Result<ClipExport, VideoErro
     })
 }
 
+/// Carries the original's display matrix into a clip's video stream: a clip of footage
+/// recorded turned (phones, body cameras) shows turned the same way, and its pictures stay
+/// the original's own.
+pub(crate) fn keep_display_matrix(
+    info: &super::VideoInfo,
+    ost: &mut ffmpeg_next::format::stream::StreamMut<'_>,
+) {
+    if let Some(m) = &info.display_matrix
+        && !super::ffi::set_display_matrix(ost, m)
+    {
+        tracing::warn!(
+            "{}: the display matrix could not be kept",
+            info.path.display()
+        );
+    }
+}
+
 /// Why the packets of `codec` cannot be copied into a clip, or `None` when they can.
 ///
 /// FFmpeg reads RealVideo out of `.rm` files but writes no container that takes those packets

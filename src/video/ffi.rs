@@ -90,3 +90,61 @@ pub fn picture_params(params: &ff::codec::Parameters) -> (u32, u32, Option<Strin
     };
     (w.max(0) as u32, h.max(0) as u32, order.map(str::to_string))
 }
+
+/// The pixels of a decoded picture packed plane after plane with no row padding: the bytes
+/// FFmpeg's `rawvideo` encoder makes of it, so the bytes that `ffmpeg -f framehash` hashes.
+/// `None` for a frame without a known pixel format or size.
+pub fn packed_picture(frame: &ff::frame::Video) -> Option<Vec<u8>> {
+    // SAFETY: `as_ptr` points to the AVFrame `frame` owns, valid while borrowed. Its `data` and
+    // `linesize` describe planes of `format` at `width`x`height`, as the decoder filled them;
+    // `av_image_copy_to_buffer` reads exactly those and writes at most `size` bytes into `out`,
+    // which has that many.
+    if frame.format() == ff::format::Pixel::None {
+        return None;
+    }
+    let format: ff::ffi::AVPixelFormat = frame.format().into();
+    unsafe {
+        let f = frame.as_ptr();
+        let (w, h) = ((*f).width, (*f).height);
+        if w <= 0 || h <= 0 {
+            return None;
+        }
+        let size = ff::ffi::av_image_get_buffer_size(format, w, h, 1);
+        if size <= 0 {
+            return None;
+        }
+        let mut out = vec![0u8; size as usize];
+        let written = ff::ffi::av_image_copy_to_buffer(
+            out.as_mut_ptr(),
+            size,
+            (*f).data.as_ptr().cast(),
+            (*f).linesize.as_ptr(),
+            format,
+            w,
+            h,
+            1,
+        );
+        (written == size).then_some(out)
+    }
+}
+
+/// Gives an output stream the display matrix `m` (how players turn or mirror its pictures), as
+/// `ffmpeg -c copy` carries it over; ffmpeg-next copies only the codec parameters.
+pub fn set_display_matrix(stream: &mut ff::format::stream::StreamMut<'_>, m: &[i32; 9]) -> bool {
+    let bytes: Vec<u8> = m.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    // SAFETY: `as_mut_ptr` is the AVStream the output context owns and keeps alive; FFmpeg
+    // allocates `bytes.len()` bytes of side data in it (or returns null) and we write exactly
+    // that many.
+    unsafe {
+        let data = ff::ffi::av_stream_new_side_data(
+            stream.as_mut_ptr(),
+            ff::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+            bytes.len(),
+        );
+        if data.is_null() {
+            return false;
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
+        true
+    }
+}

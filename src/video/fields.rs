@@ -44,39 +44,45 @@ pub(super) fn filter_spec(deinterlace: Deinterlace, rotation_deg: u32) -> Option
     (!parts.is_empty()).then(|| parts.join(","))
 }
 
+/// A stream's display matrix (FFmpeg's nine 32-bit integers, native byte order), when it has
+/// one.
+pub(super) fn display_matrix(stream: &ff::format::stream::Stream) -> Option<[i32; 9]> {
+    use ff::codec::packet::side_data::Type;
+    stream
+        .side_data()
+        .find(|sd| sd.kind() == Type::DisplayMatrix && sd.data().len() >= 36)
+        .map(|sd| {
+            let mut m = [0i32; 9];
+            for (v, b) in m.iter_mut().zip(sd.data().chunks_exact(4)) {
+                *v = i32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            m
+        })
+}
+
 /// The clockwise turn (0, 90, 180 or 270 degrees) that shows a stream upright, from its display
 /// matrix, as FFmpeg's own player applies it. Other angles and mirrorings are left alone.
 pub(super) fn rotation_of(stream: &ff::format::stream::Stream) -> u32 {
-    use ff::codec::packet::side_data::Type;
-    for sd in stream.side_data() {
-        if sd.kind() != Type::DisplayMatrix || sd.data().len() < 36 {
-            continue;
-        }
-        let m: Vec<i32> = sd
-            .data()
-            .chunks_exact(4)
-            .take(9)
-            .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        // The matrix's turn, as av_display_rotation_get reads it (16.16 fixed point; the
-        // scale divides out): the clockwise turn that makes the picture upright.
-        let (a, b, c, d) = (
-            f64::from(m[0]),
-            f64::from(m[1]),
-            f64::from(m[3]),
-            f64::from(m[4]),
-        );
-        let (s0, s1) = (a.hypot(c), b.hypot(d));
-        if s0 == 0.0 || s1 == 0.0 {
-            return 0;
-        }
-        let cw = (b / s1).atan2(a / s0).to_degrees().rem_euclid(360.0);
-        for r in [90u32, 180, 270] {
-            if (cw - f64::from(r)).abs() < 1.0 {
-                return r;
-            }
-        }
+    let Some(m) = display_matrix(stream) else {
         return 0;
+    };
+    // The matrix's turn, as av_display_rotation_get reads it (16.16 fixed point; the
+    // scale divides out): the clockwise turn that makes the picture upright.
+    let (a, b, c, d) = (
+        f64::from(m[0]),
+        f64::from(m[1]),
+        f64::from(m[3]),
+        f64::from(m[4]),
+    );
+    let (s0, s1) = (a.hypot(c), b.hypot(d));
+    if s0 == 0.0 || s1 == 0.0 {
+        return 0;
+    }
+    let cw = (b / s1).atan2(a / s0).to_degrees().rem_euclid(360.0);
+    for r in [90u32, 180, 270] {
+        if (cw - f64::from(r)).abs() < 1.0 {
+            return r;
+        }
     }
     0
 }

@@ -14,6 +14,7 @@ mod ffi;
 mod fflog;
 mod fields;
 mod find;
+mod framehash;
 mod frames;
 mod inspect;
 mod preview;
@@ -34,6 +35,10 @@ pub use export::{
     unique_path,
 };
 pub use find::{VIDEO_EXTENSIONS, has_video_extension, videos_in};
+pub use framehash::{
+    FRAME_HASH_METHOD, PictureHashes, file_frame_hashes, picture_sha256, reproduce_command,
+    source_frame_hashes,
+};
 pub use frames::{FrameTable, IndexedVideo};
 pub use inspect::{ProbeReport, probe_file};
 pub use preview::{PreviewEvent, PreviewFrame, PreviewInfo, PreviewWorker};

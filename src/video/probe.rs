@@ -149,6 +149,9 @@ pub struct VideoInfo {
     pub interlaced: bool,
     /// Clockwise turn (0, 90, 180, 270) the container asks for to show the picture upright.
     pub rotation_deg: u32,
+    /// The stream's display matrix as stored (turns and mirrorings), carried into exported
+    /// clips so that they show the way the original does.
+    pub display_matrix: Option<[i32; 9]>,
     /// Decode order differs from display order (B-frames), as the stream parameters say.
     pub reorders_frames: bool,
     /// The choices the file was opened with ([`reopen`] opens it the same way).
@@ -368,6 +371,7 @@ pub fn open_video_with(path: &Path, opts: &OpenOptions) -> Result<(Source, Video
     };
 
     let rotation_deg = super::fields::rotation_of(&stream);
+    let display_matrix = super::fields::display_matrix(&stream);
     let tb = stream.time_base();
     let mut fps = rational_to_f64(stream.avg_frame_rate());
     if fps <= 0.0 || fps > 1000.0 {
@@ -456,6 +460,7 @@ pub fn open_video_with(path: &Path, opts: &OpenOptions) -> Result<(Source, Video
         opened_with: *opts,
         interlaced,
         rotation_deg,
+        display_matrix,
         reorders_frames,
         duration_s,
         frames_expected,

@@ -101,7 +101,8 @@ pub(crate) fn for_each_frame(
     mut each: impl FnMut(usize, &mut ff::frame::Video) -> Result<(), VideoError>,
 ) -> Result<(), VideoError> {
     let (input, _) = super::reopen(info)?;
-    let mut dec = FrameDecoder::new(input, info)?;
+    // The original's own pictures: a lossless copy neither deinterlaces nor turns them.
+    let mut dec = FrameDecoder::new(input, info)?.as_decoded();
     let mut frame = ff::frame::Video::empty();
     if dec.next_frame(&mut frame)?.is_none() {
         return Err(VideoError::NoFrames {
@@ -259,6 +260,7 @@ fn encode(
                 .map_err(|e| fail("stream", e))?;
             ost.set_parameters(&opened);
             ost.set_time_base(tb);
+            super::export::keep_display_matrix(info, &mut ost);
             encoder = Some(opened);
             let mut meta = ff::Dictionary::new();
             for (k, v) in &opts.metadata {

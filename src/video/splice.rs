@@ -335,6 +335,7 @@ fn write_clip(
         ost.set_parameters(params.clone());
         ffi::clear_codec_tag(&mut ost);
         ost.set_time_base(tb);
+        super::export::keep_display_matrix(info, &mut ost);
     }
     let mut meta = ff::Dictionary::new();
     for (k, v) in &opts.metadata {

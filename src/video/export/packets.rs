@@ -182,6 +182,9 @@ pub(super) fn copy_packets(
         ost.set_parameters(p);
         ffi::clear_codec_tag(&mut ost);
         ost.set_time_base(itb);
+        if medium == ff::media::Type::Video {
+            keep_display_matrix(info, &mut ost);
+        }
         map[ist.index()] = Some(ost.index());
         streams.push(if medium == ff::media::Type::Video {
             format!("video {name} {}x{}", info.width, info.height)
