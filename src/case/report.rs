@@ -93,7 +93,6 @@ pub struct ClipPictures {
     pub plot: Option<Vec<u8>>,
 }
 
-/// The report's words for what decoding found in a clip's span.
 /// The frame hashes in a sentence: how many pictures, and whether the clip shows the source's.
 fn frame_hash_words(c: &ClipRecord) -> String {
     let Some(f) = &c.frame_hashes else {
@@ -132,6 +131,7 @@ fn frame_hash_words(c: &ClipRecord) -> String {
     )
 }
 
+/// The report's words for what decoding found in a clip's span.
 fn findings_words(c: &ClipRecord) -> String {
     let Some(f) = &c.findings else {
         return "not checked: the footage had not been decoded to its end when this was exported (score it, then export again)".into();
